@@ -1,0 +1,61 @@
+# The CLIP-RL book. `make book` and `make test` set everything up themselves.
+# Needs only Python 3.11 on the machine; everything else goes into .venv.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# The venv is stamped on the pin file: nothing changed -> nothing reinstalled.
+STAMP  := $(VENV)/.installed-stamp
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: all venv book test unit nbval bookbuild bench lint clean help
+
+help:
+	@echo "make book   build the website into _build/html (sets up .venv first)"
+	@echo "make test   run unit tests, nbval on every notebook and a -W book build"
+	@echo "make bench  print the speed ratios of the batched code"
+	@echo "make clean  remove _build/ (keeps .venv/, runs/, artifacts/)"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), \
+	  f"Python 3.11 is needed, found {sys.version.split()[0]} at {sys.executable}"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "== installing torch first (pinned: the CPU build) =="
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	@echo "== installing the book's pinned dependencies =="
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo
+	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
+
+bookbuild: $(STAMP)
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+test: $(STAMP)
+	$(MAKE) --no-print-directory bookbuild
+	$(PY) -m pytest tests notebooks --nbval --nbval-current-env --nbval-cell-timeout=900 \
+	  -p no:cacheprovider
+
+unit: $(STAMP)
+	$(PY) -m pytest tests -p no:cacheprovider
+
+nbval: $(STAMP)
+	$(PY) -m pytest notebooks --nbval --nbval-current-env --nbval-cell-timeout=900
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check cliprl_helpers tests benchmarks
+
+clean:
+	rm -rf _build

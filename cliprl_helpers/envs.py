@@ -1,0 +1,393 @@
+"""The goal grid world of the paper (chapter 1): one gymnasium env and its batched twin.
+
+* :class:`GoalGridEnv` is a plain :class:`gymnasium.Env`, registered as ``cliprl/GoalGrid-v0``.
+* :class:`BatchedGoalGrid` steps many copies at once in torch; the population trainer of
+  chapter 2 drives it directly.
+* :class:`GoalGridVectorEnv` puts :class:`BatchedGoalGrid` behind gymnasium's vector API.
+
+All three share one transition table, so they agree step for step (a test checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from .tasks import ACTION_DELTAS, ACTION_NAMES, check_cell, check_size
+
+ENV_ID = "cliprl/GoalGrid-v0"
+RENDER_MODES = ("ansi", "rgb_array")
+#: Reward for every step, including the one that reaches the goal.
+STEP_REWARD = -1.0
+
+
+def default_max_steps(size: int) -> int:
+    """The default step cap of an episode: ``4 * size``."""
+    return 4 * size
+
+
+def _check_max_steps(max_steps: object, size: int) -> int:
+    if max_steps is None:
+        return default_max_steps(size)
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
+    return int(max_steps)
+
+
+def transition_table(size: int) -> np.ndarray:
+    """Next cell for every (cell, action): an ``int64`` array of shape ``(size * size, 4)``.
+
+    Moving into a wall leaves the agent where it is.
+    """
+    size = check_size(size)
+    rows, cols = np.divmod(np.arange(size * size), size)
+    table = np.empty((size * size, 4), dtype=np.int64)
+    for a, (dr, dc) in enumerate(ACTION_DELTAS):
+        table[:, a] = np.clip(rows + dr, 0, size - 1) * size + np.clip(cols + dc, 0, size - 1)
+    return table
+
+
+def start_from_uniform(u: np.ndarray | torch.Tensor, goal_index, n_cells: int):
+    """Map uniforms in ``[0, 1)`` to start cells drawn uniformly from the non-goal cells.
+
+    ``floor(u * (n_cells - 1))`` picks one of the ``n_cells - 1`` non-goal cells in index
+    order, skipping the goal. Works elementwise on NumPy arrays or torch tensors.
+    """
+    if isinstance(u, torch.Tensor):
+        s = torch.clamp((u * (n_cells - 1)).long(), max=n_cells - 2)
+    else:
+        s = np.minimum(np.floor(np.asarray(u) * (n_cells - 1)).astype(np.int64), n_cells - 2)
+    return s + (s >= goal_index)
+
+
+def render_rgb(size: int, goal: tuple[int, int], agent: tuple[int, int] | None,
+               cell_px: int = 16) -> np.ndarray:
+    """Draw the grid as an ``(size * cell_px, size * cell_px, 3)`` ``uint8`` image."""
+    img = np.full((size * cell_px, size * cell_px, 3), 245, dtype=np.uint8)
+    img[::cell_px, :, :] = 200  # grid lines
+    img[:, ::cell_px, :] = 200
+    pad = max(1, cell_px // 8)
+
+    def fill(cell, colour):
+        r, c = cell
+        img[r * cell_px + pad:(r + 1) * cell_px - pad + 1,
+            c * cell_px + pad:(c + 1) * cell_px - pad + 1] = colour
+
+    fill(goal, (0, 158, 115))  # bluish green (Okabe-Ito)
+    if agent is not None:
+        fill(agent, (0, 114, 178))  # blue (Okabe-Ito)
+    return img
+
+
+class GoalGridEnv(gym.Env):
+    """Reach a goal cell of an ``n x n`` grid in as few steps as possible.
+
+    ## Description
+    The grid world of the CLIP-RL paper (section 5). The agent starts on a random cell and
+    must walk to the goal; each task of the paper ("top left first", ...) is this env with
+    a different goal (see :mod:`cliprl_helpers.tasks`).
+
+    ## Action Space
+    ``Discrete(4)``: ``0`` up, ``1`` right, ``2`` down, ``3`` left. A move into a wall leaves
+    the agent in place.
+
+    ## Observation Space
+    ``Discrete(n * n)``: the agent's cell as ``row * n + col``, row 0 at the top. The goal is
+    not part of the observation: one policy serves one goal, as in the paper.
+
+    ## Starting State
+    A cell drawn uniformly from the ``n * n - 1`` non-goal cells with ``np_random``, or the
+    cell given by ``reset(options={"start": (row, col)})``.
+
+    ## Reward
+    ``-1`` for every step, the step onto the goal included, so the return of an episode is
+    minus its length and "maximise return" means "reach the goal in the fewest steps".
+
+    ## Episode End
+    * Termination: the agent reaches the goal.
+    * Truncation: ``max_steps`` steps have passed (default ``4 * n``).
+
+    ## Arguments
+    * ``size``: grid side ``n``, an integer >= 2.
+    * ``goal``: the goal cell ``(row, col)``; default ``(0, 0)``.
+    * ``max_steps``: the step cap; default ``4 * size``.
+    * ``render_mode``: ``None``, ``"ansi"`` or ``"rgb_array"``.
+
+    ``gymnasium.make("cliprl/GoalGrid-v0", size=10, goal=(0, 7))`` builds one.
+
+    ## Version History
+    * v0: first version.
+    """
+
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
+
+    def __init__(self, size: int = 10, goal: tuple[int, int] = (0, 0),
+                 max_steps: int | None = None, render_mode: str | None = None):
+        self.size = check_size(size)
+        self.goal = check_cell(goal, self.size)
+        self.max_steps = _check_max_steps(max_steps, self.size)
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(
+                f"unknown render_mode {render_mode!r}: allowed are None, "
+                + ", ".join(repr(m) for m in RENDER_MODES)
+            )
+        self.render_mode = render_mode
+        self.n_cells = self.size * self.size
+        self.goal_index = self.goal[0] * self.size + self.goal[1]
+        self.observation_space = spaces.Discrete(self.n_cells)
+        self.action_space = spaces.Discrete(4)
+        self._table = transition_table(self.size)
+        self._cell = 0
+        self._t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        start = (options or {}).get("start")
+        if start is None:
+            self._cell = int(start_from_uniform(self.np_random.random(), self.goal_index,
+                                                self.n_cells))
+        else:
+            r, c = check_cell(start, self.size, what="start")
+            if (r, c) == self.goal:
+                raise ValueError(f"start {start!r} is the goal; start on any other cell")
+            self._cell = r * self.size + c
+        self._t = 0
+        return self._cell, {}
+
+    def step(self, action):
+        if not self.action_space.contains(action):
+            raise ValueError(f"unknown action {action!r}: allowed are 0..3 ({ACTION_NAMES})")
+        self._cell = int(self._table[self._cell, int(action)])
+        self._t += 1
+        terminated = self._cell == self.goal_index
+        truncated = (not terminated) and self._t >= self.max_steps
+        return self._cell, STEP_REWARD, terminated, truncated, {}
+
+    @property
+    def agent(self) -> tuple[int, int]:
+        """The agent's cell as ``(row, col)``."""
+        return divmod(self._cell, self.size)
+
+    def render(self):
+        if self.render_mode == "ansi":
+            rows = []
+            for r in range(self.size):
+                line = []
+                for c in range(self.size):
+                    line.append("A" if (r, c) == self.agent else
+                                "G" if (r, c) == self.goal else ".")
+                rows.append(" ".join(line))
+            return "\n".join(rows) + "\n"
+        if self.render_mode == "rgb_array":
+            return render_rgb(self.size, self.goal, self.agent)
+        return None
+
+
+class BatchedGoalGrid:
+    """Many :class:`GoalGridEnv` copies stepped at once (the trainer's engine).
+
+    Every copy has its own goal and step counter; all share the grid size and step cap.
+    Randomness is passed in (uniforms in ``[0, 1)``), so the caller owns the random
+    streams: the population trainer gives each agent its own.
+
+    The same code runs on torch tensors (``backend="torch"``, for the trainer) or NumPy
+    arrays (``backend="numpy"``, for :class:`GoalGridVectorEnv`, where NumPy's lower
+    per-call overhead wins).
+
+    Args:
+        size: grid side ``n``.
+        goals: ``(N,)`` goal cell indices (``row * n + col``), one per env.
+        max_steps: step cap per episode (default ``4 * size``).
+        backend: ``"torch"`` or ``"numpy"``.
+    """
+
+    def __init__(self, size: int, goals, max_steps: int | None = None,
+                 backend: str = "torch"):
+        if backend not in ("torch", "numpy"):
+            raise ValueError(f"unknown backend {backend!r}: allowed are 'torch', 'numpy'")
+        self.size = check_size(size)
+        self.n_cells = self.size * self.size
+        self.max_steps = _check_max_steps(max_steps, self.size)
+        self.backend = backend
+        goals_np = np.asarray(goals.cpu() if isinstance(goals, torch.Tensor) else goals,
+                              dtype=np.int64).reshape(-1)
+        if goals_np.size == 0:
+            raise ValueError("BatchedGoalGrid needs at least one env (got no goals)")
+        bad = (goals_np < 0) | (goals_np >= self.n_cells)
+        if bad.any():
+            raise ValueError(
+                f"goal indices {goals_np[bad].tolist()} are off the {size}x{size} grid: "
+                f"allowed are 0..{self.n_cells - 1}"
+            )
+        self.num_envs = int(goals_np.size)
+        table = transition_table(self.size).reshape(-1)  # (n*n*4,)
+        rewards = np.full(self.num_envs, STEP_REWARD, dtype=np.float32)
+        zeros = np.zeros(self.num_envs, dtype=np.int64)
+        if backend == "torch":
+            self._as, self._where = torch.as_tensor, torch.where
+        else:
+            self._as, self._where = np.asarray, np.where
+        self.goals = self._as(goals_np)
+        self.table = self._as(table)
+        self._rewards = self._as(rewards)
+        self._zeros = self._as(zeros)
+        self.cells = self._as(zeros.copy())
+        self.t = self._as(zeros.copy())
+
+    def reset(self, u=None, starts=None):
+        """Reset every env, from uniforms ``u`` ``(N,)`` or explicit start cells ``(N,)``."""
+        if (u is None) == (starts is None):
+            raise ValueError("pass exactly one of u (uniforms) or starts (cell indices)")
+        if starts is not None:
+            starts = self._as(np.asarray(starts, dtype=np.int64))
+            if bool((starts == self.goals).any()):
+                raise ValueError("a start cell equals its env's goal; start elsewhere")
+            self.cells = starts
+        else:
+            self.cells = start_from_uniform(u, self.goals, self.n_cells)
+        self.t = self._zeros
+        return self.cells
+
+    def step(self, actions):
+        """Move every env by one action ``(N,)``; no reset happens here.
+
+        Returns ``(next_cells, rewards, terminated, truncated)``, each of shape ``(N,)``.
+        Every call makes new arrays (state is replaced, never written in place), so returned
+        values stay valid; treat them as read-only.
+        """
+        self.cells = self.table[self.cells * 4 + actions]
+        self.t = self.t + 1
+        terminated = self.cells == self.goals
+        truncated = (self.t >= self.max_steps) & ~terminated
+        return self.cells, self._rewards, terminated, truncated
+
+    def reset_done(self, done, u):
+        """Restart the envs where ``done`` ``(N,)`` is True, from uniforms ``u`` ``(N,)``.
+
+        Returns the current cells ``(N,)`` (fresh starts where done).
+        """
+        fresh = start_from_uniform(u, self.goals, self.n_cells)
+        self.cells = self._where(done, fresh, self.cells)
+        self.t = self._where(done, self._zeros, self.t)
+        return self.cells
+
+
+class GoalGridVectorEnv(VectorEnv):
+    """:class:`BatchedGoalGrid` behind gymnasium's vector API.
+
+    Autoreset: ``AutoresetMode.NEXT_STEP`` by default, as in gymnasium's own vector envs
+    (the step after an episode ends returns the new start with reward 0 and ignores the
+    action); ``AutoresetMode.SAME_STEP`` resets within the ending step and puts the last
+    observation in ``info["final_obs"]``.
+
+    Args:
+        num_envs: number of envs.
+        size: grid side ``n``.
+        goal: one ``(row, col)`` for every env, or a sequence of ``num_envs`` of them.
+        max_steps: step cap per episode.
+        autoreset_mode: ``AutoresetMode.NEXT_STEP`` or ``AutoresetMode.SAME_STEP``.
+    """
+
+    def __init__(self, num_envs: int = 1, size: int = 10,
+                 goal: tuple[int, int] | Sequence[tuple[int, int]] = (0, 0),
+                 max_steps: int | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+                 render_mode: str | None = None):
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        size = check_size(size)
+        goals = [goal] * num_envs if _is_cell(goal) else list(goal)  # type: ignore[list-item]
+        if len(goals) != num_envs:
+            raise ValueError(f"got {len(goals)} goals for {num_envs} envs: give one or num_envs")
+        goals = [check_cell(g, size) for g in goals]
+        mode = AutoresetMode(autoreset_mode)
+        if mode == AutoresetMode.DISABLED:
+            raise ValueError("autoreset_mode must be NEXT_STEP or SAME_STEP, got DISABLED")
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(f"unknown render_mode {render_mode!r}: allowed are None, "
+                             + ", ".join(repr(m) for m in RENDER_MODES))
+        self.num_envs = num_envs
+        self.size = size
+        self.goal_cells = goals
+        self.render_mode = render_mode
+        self.metadata = {"autoreset_mode": mode, "render_modes": list(RENDER_MODES)}
+        self.autoreset_mode = mode
+        self.single_observation_space = spaces.Discrete(size * size)
+        self.single_action_space = spaces.Discrete(4)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._core = BatchedGoalGrid(size, [r * size + c for r, c in goals], max_steps,
+                                     backend="numpy")
+        self._needs_reset = np.zeros(num_envs, dtype=bool)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        starts = (options or {}).get("starts")
+        if starts is None:
+            cells = self._core.reset(u=self.np_random.random(self.num_envs))
+        else:
+            idx = [r * self.size + c for r, c in (check_cell(s, self.size, "start")
+                                                   for s in starts)]
+            cells = self._core.reset(starts=idx)
+        self._needs_reset = np.zeros(self.num_envs, dtype=bool)
+        return cells.copy(), {}
+
+    def step(self, actions):
+        actions = np.asarray(actions)
+        if (actions.shape != (self.num_envs,) or actions.dtype.kind not in "iu"
+                or actions.min() < 0 or actions.max() > 3):
+            raise ValueError(f"actions must be {self.num_envs} ints in 0..3, got {actions!r}")
+        u = self.np_random.random(self.num_envs)
+        core = self._core
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            pending = self._needs_reset
+            _, _, term, trunc = core.step(actions)
+            # envs that ended on the previous step restart now: their move is discarded
+            cells = core.reset_done(pending, u)
+            keep = ~pending
+            term, trunc = term & keep, trunc & keep
+            self._needs_reset = term | trunc
+            return cells.copy(), np.where(keep, STEP_REWARD, 0.0), term, trunc, {}
+        cells, _, term, trunc = core.step(actions)
+        done = term | trunc
+        infos: dict[str, Any] = {}
+        if done.any():
+            final = np.full(self.num_envs, None, dtype=object)
+            final[done] = cells[done]
+            infos = {"final_obs": final, "_final_obs": done,
+                     "final_info": np.full(self.num_envs, {}, dtype=object),
+                     "_final_info": done}
+        cells = core.reset_done(done, u)
+        return cells.copy(), np.full(self.num_envs, STEP_REWARD), term, trunc, infos
+
+    def render(self):
+        if self.render_mode is None:
+            return None
+        frames = []
+        for i, goal in enumerate(self.goal_cells):
+            env = GoalGridEnv(self.size, goal, render_mode=self.render_mode)
+            env._cell = int(self._core.cells[i])
+            frames.append(env.render())
+        return tuple(frames)
+
+
+def _is_cell(goal: object) -> bool:
+    return (isinstance(goal, (tuple, list)) and len(goal) == 2
+            and all(isinstance(v, (int, np.integer)) for v in goal))
+
+
+def register_envs() -> None:
+    """Register ``cliprl/GoalGrid-v0`` with gymnasium (idempotent)."""
+    if ENV_ID not in gym.registry:
+        gym.register(
+            id=ENV_ID,
+            entry_point="cliprl_helpers.envs:GoalGridEnv",
+            vector_entry_point="cliprl_helpers.envs:GoalGridVectorEnv",
+        )
