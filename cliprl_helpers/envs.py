@@ -378,6 +378,44 @@ class GoalGridVectorEnv(VectorEnv):
         return tuple(frames)
 
 
+def episode_lengths(size: int, goal: tuple[int, int], policy: np.ndarray | None,
+                    n_episodes: int, seed: int, max_steps: int | None = None) -> np.ndarray:
+    """Play ``n_episodes`` episodes at once and return their lengths ``(n_episodes,)``.
+
+    Args:
+        size, goal: the grid and its goal cell.
+        policy: an ``(size * size,)`` array with one action per cell, or ``None`` for a
+            uniformly random agent.
+        n_episodes: episodes to play, each from a uniformly random non-goal start.
+        seed: seeds one ``numpy.random.Generator`` for starts and random actions.
+        max_steps: the step cap (default ``4 * size``).
+
+    Returns:
+        ``int64`` lengths; an episode that hit the cap without reaching the goal has length
+        ``-1`` (censored), so callers cannot mistake it for a finished one.
+    """
+    size = check_size(size)
+    goal = check_cell(goal, size)
+    if isinstance(n_episodes, bool) or not isinstance(n_episodes, int) or n_episodes < 1:
+        raise ValueError(f"n_episodes must be a positive integer, got {n_episodes!r}")
+    rng = np.random.default_rng(seed)
+    core = BatchedGoalGrid(size, [goal[0] * size + goal[1]] * n_episodes, max_steps,
+                           backend="numpy")
+    cells = core.reset(u=rng.random(n_episodes))
+    lengths = np.zeros(n_episodes, dtype=np.int64)
+    running = np.ones(n_episodes, dtype=bool)
+    while running.any():
+        if policy is None:
+            actions = rng.integers(0, 4, n_episodes)
+        else:
+            actions = np.asarray(policy, dtype=np.int64)[cells]
+        cells, _, term, trunc = core.step(actions)
+        lengths[running & term] = core.t[running & term]
+        lengths[running & trunc] = -1
+        running &= ~(term | trunc)
+    return lengths
+
+
 def _is_cell(goal: object) -> bool:
     return (isinstance(goal, (tuple, list)) and len(goal) == 2
             and all(isinstance(v, (int, np.integer)) for v in goal))

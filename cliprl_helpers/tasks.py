@@ -190,3 +190,13 @@ def optimal_action_mask(size: int, goal: tuple[int, int]) -> np.ndarray:
         cols = np.clip(np.arange(size)[None, :] + dc, 0, size - 1)
         mask[:, a] = (dist[rows, cols] < dist).reshape(-1)
     return mask
+
+
+def optimal_policy(size: int, goal: tuple[int, int]) -> np.ndarray:
+    """One optimal action per cell: the first optimal action in ``ACTION_NAMES`` order.
+
+    Returns an ``int64`` array of shape ``(size * size,)``; the goal cell gets ``UP``
+    (never used: episodes end there).
+    """
+    mask = optimal_action_mask(size, goal)
+    return np.where(mask.any(axis=1), mask.argmax(axis=1), UP).astype(np.int64)

@@ -8,8 +8,14 @@ from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
 
 import cliprl_helpers  # noqa: F401  (registers the env)
+from cliprl_helpers import envs, tasks
 from cliprl_helpers.envs import (
-    ENV_ID, STEP_REWARD, BatchedGoalGrid, GoalGridEnv, GoalGridVectorEnv, transition_table,
+    ENV_ID,
+    STEP_REWARD,
+    BatchedGoalGrid,
+    GoalGridEnv,
+    GoalGridVectorEnv,
+    transition_table,
 )
 from cliprl_helpers.tasks import DOWN, LEFT, RIGHT, UP
 
@@ -119,7 +125,7 @@ def test_vector_env_next_step_autoreset_matches_sync_vector_env():
     o2 = np.array([e.reset(options={"start": s})[0] for e, s in zip(sync.envs, starts)])
     np.testing.assert_array_equal(o1, o2)
     actions = np.full(num, UP)
-    for t in range(6):  # deterministic until every env truncates at step 6
+    for _ in range(6):  # deterministic until every env truncates at step 6
         r1, r2 = ours.step(actions), sync.step(actions)
         for a, b in zip(r1[:4], r2[:4]):
             np.testing.assert_array_equal(a, b)
@@ -188,3 +194,25 @@ def test_bad_batched_goals_and_vector_args():
         GoalGridVectorEnv(0, 4)
     with pytest.raises(ValueError, match="2 goals for 3 envs"):
         GoalGridVectorEnv(3, 4, goal=[(0, 0), (0, 1)])
+
+
+def test_episode_lengths_optimal_agent_takes_shortest_paths():
+    size, goal = 6, (0, 3)
+    lengths = envs.episode_lengths(size, goal, tasks.optimal_policy(size, goal), 500, seed=1)
+    dist = tasks.distances(size, goal).reshape(-1)
+    # every episode finishes, and the mean matches the mean distance over non-goal cells
+    assert (lengths > 0).all()
+    assert set(np.unique(lengths)) <= set(np.unique(dist[dist > 0]))
+    assert abs(lengths.mean() - dist.sum() / (size * size - 1)) < 0.5
+
+
+def test_episode_lengths_random_agent_is_censored_not_dropped():
+    lengths = envs.episode_lengths(10, (0, 0), None, 300, seed=0, max_steps=5)
+    assert lengths.shape == (300,)
+    assert (lengths == -1).any()
+    assert ((lengths == -1) | ((lengths >= 1) & (lengths <= 5))).all()
+
+
+def test_episode_lengths_rejects_bad_counts():
+    with pytest.raises(ValueError, match="n_episodes"):
+        envs.episode_lengths(5, (0, 0), None, 0, seed=0)

@@ -3,8 +3,16 @@
 import numpy as np
 import pytest
 
+from cliprl_helpers import tasks
 from cliprl_helpers.tasks import (
-    DOWN, LEFT, PAPER_BASE_INSTRUCTIONS, RIGHT, UP, distances, goal_for, optimal_action_mask,
+    DOWN,
+    LEFT,
+    PAPER_BASE_INSTRUCTIONS,
+    RIGHT,
+    UP,
+    distances,
+    goal_for,
+    optimal_action_mask,
     paper_tasks,
 )
 
@@ -88,3 +96,12 @@ def test_instruction_past_the_edge_raises():
 def test_unknown_reading_raises():
     with pytest.raises(ValueError, match="unknown reading 'literal'.*as_printed, self_consistent"):
         paper_tasks(10, reading="literal")
+
+
+def test_optimal_policy_picks_an_optimal_action_everywhere_but_the_goal():
+    size, goal = 7, (0, 4)
+    policy = tasks.optimal_policy(size, goal)
+    mask = tasks.optimal_action_mask(size, goal)
+    goal_index = goal[0] * size + goal[1]
+    cells = np.arange(size * size) != goal_index
+    assert mask[np.arange(size * size), policy][cells].all()

@@ -1,0 +1,101 @@
+"""Figures shared by the chapters: one seaborn theme, colour-blind-safe colours.
+
+Every function takes an optional matplotlib ``Axes`` and returns it, so a notebook can
+compose panels; axes carry labels with units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+from .tasks import ACTION_DELTAS, check_cell, check_size
+
+#: The Okabe-Ito palette, safe for the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+           "#000000"]
+
+
+def set_theme() -> None:
+    """Apply the book's seaborn theme (call once per notebook)."""
+    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE,
+                  rc={"figure.dpi": 100, "savefig.dpi": 100, "axes.titleweight": "bold"})
+
+
+def _grid_axes(ax, size: int, title: str | None):
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    ax.set_xlim(-0.5, size - 0.5)
+    ax.set_ylim(size - 0.5, -0.5)  # row 0 at the top
+    ax.set_aspect("equal")
+    ticks = np.arange(size)
+    step = 1 if size <= 10 else max(2, round(size / 6))
+    ax.set_xticks(ticks[::step])
+    ax.set_yticks(ticks[::step])
+    ax.set_xticks(np.arange(-0.5, size, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, size, 1), minor=True)
+    ax.grid(False)
+    ax.grid(which="minor", color="0.85", linewidth=0.5)
+    ax.tick_params(which="minor", length=0)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_goals(size: int, goals: Mapping[str, tuple[int, int]], ax=None,
+               title: str | None = None, highlight: str | None = None):
+    """Mark each instruction's goal cell on an ``size x size`` grid.
+
+    ``highlight`` names one instruction (the target) drawn as a star.
+    """
+    size = check_size(size)
+    ax = _grid_axes(ax, size, title or f"{size}x{size}")
+    for k, (name, goal) in enumerate(goals.items()):
+        r, c = check_cell(goal, size)
+        star = name == highlight
+        ax.scatter([c], [r], s=160 if star else 70, marker="*" if star else "s",
+                   color=PALETTE[k % len(PALETTE)], edgecolor="black", linewidth=0.6,
+                   label=name, zorder=3)
+    return ax
+
+
+def plot_policy_arrows(size: int, actions: np.ndarray, goal: tuple[int, int], ax=None,
+                       title: str | None = None, correct: np.ndarray | None = None):
+    """Draw one arrow per non-goal cell for a greedy policy.
+
+    Args:
+        actions: ``(size * size,)`` action ids.
+        goal: the goal cell, drawn as a green square.
+        correct: optional ``(size * size,)`` bools; wrong arrows are drawn in vermillion.
+    """
+    size = check_size(size)
+    goal = check_cell(goal, size)
+    ax = _grid_axes(ax, size, title)
+    actions = np.asarray(actions).reshape(-1)
+    rows, cols = np.divmod(np.arange(size * size), size)
+    deltas = np.asarray(ACTION_DELTAS, dtype=float)[actions]
+    keep = (rows * size + cols) != goal[0] * size + goal[1]
+    ok = np.ones(size * size, dtype=bool) if correct is None else np.asarray(correct)
+    for sel, colour in ((keep & ok, PALETTE[0]), (keep & ~ok, PALETTE[5])):
+        if sel.any():
+            ax.quiver(cols[sel], rows[sel], deltas[sel, 1], -deltas[sel, 0], color=colour,
+                      angles="xy", scale_units="xy", scale=1.6, width=0.006,
+                      headwidth=4, pivot="mid")
+    ax.scatter([goal[1]], [goal[0]], s=90, marker="s", color=PALETTE[2], edgecolor="black",
+               zorder=3)
+    return ax
+
+
+def legend_outside(ax, **kwargs):
+    """Put the legend of ``ax`` to its right, outside the plot."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, **kwargs)
+    return ax
+
+
+__all__: Sequence[str] = ["PALETTE", "set_theme", "plot_goals", "plot_policy_arrows",
+                          "legend_outside"]
