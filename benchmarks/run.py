@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from . import env_speed
+from . import dqn_speed, env_speed
 
 
 def main() -> None:
@@ -15,6 +15,12 @@ def main() -> None:
           f"{torch.get_num_threads()} torch threads\n", flush=True)
     t0 = time.perf_counter()
     print(env_speed.report(env_speed.bench_env()), flush=True)
+    for size in (10, 25):
+        r = dqn_speed.bench_dqn(size)
+        print(dqn_speed.report(r), flush=True)
+        if size == 25:
+            ok = r["censored"] == 0 and r["batched_s"] < 60
+            print(f"  40 agents on 25x25 converged in under 60 s: {'yes' if ok else 'NO'}")
     print(f"benchmarks took {time.perf_counter() - t0:.0f} s")
 
 

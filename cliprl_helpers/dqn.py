@@ -1,0 +1,431 @@
+"""DQN for a whole population of independent agents in one set of batched tensors (chapter 2).
+
+Every agent has its own goal, seed, initial weights, environments, replay buffer, target
+network and random streams; what they share is only the *shape* of the computation. All
+parameters carry a leading population dimension ``P``; one forward/backward pass updates
+every agent at once. The loss is the *sum* over agents of each agent's own mean TD loss, so
+each agent's gradient is exactly the gradient it would get alone, and Adam is elementwise.
+Random numbers come from per-agent counter-based streams (:mod:`cliprl_helpers.rng`), so an
+agent draws the same numbers alone or in a population (a test checks the whole run).
+
+The Q-network is CleanRL's small MLP on a one-hot cell: ``q(s) = W2^T relu(W1[s] + b1) + b2``
+(multiplying a one-hot vector by ``W1`` is a row lookup, which is how it is computed).
+
+Convergence is measured exactly: the fraction of non-goal cells where the greedy action is
+one of the optimal actions (:func:`cliprl_helpers.tasks.optimal_action_mask`). An agent has
+converged at the first evaluation where that fraction reaches ``threshold``; it is then
+frozen (its weights stop changing), which is what training it alone "until convergence"
+means. An agent that never gets there is *censored* at the budget.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .envs import STEP_REWARD, BatchedGoalGrid
+from .rng import StreamBlock, Streams
+from .tasks import check_cell, check_size, optimal_action_mask
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+INIT_MODES = ("shared", "independent")
+# stream ids of the per-agent random streams
+_S_START, _S_EXPLORE, _S_ACTION, _S_SAMPLE = 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    """Hyperparameters of the population DQN (CleanRL style: one place, one line each)."""
+
+    hidden: int = 32
+    """Width of the hidden layer of the Q-network."""
+    gamma: float = 0.95
+    """Discount factor."""
+    learning_rate: float = 1e-2
+    """Adam learning rate."""
+    envs_per_agent: int = 16
+    """Environments each agent steps in parallel; env steps are counted over all of them."""
+    buffer_size: int = 8192
+    """Replay buffer capacity per agent, in transitions."""
+    batch_size: int = 64
+    """Transitions per agent in every gradient step."""
+    learning_starts: int = 512
+    """Env steps per agent collected before the first gradient step."""
+    target_update_every: int = 25
+    """Gradient steps between hard copies of the online network into the target network."""
+    eps_start: float = 1.0
+    """Initial exploration rate of the epsilon-greedy policy."""
+    eps_end: float = 0.3
+    """Final exploration rate."""
+    eps_decay_steps: int = 20_000
+    """Env steps per agent over which epsilon decays linearly from start to end."""
+    budget_steps: int = 400_000
+    """Env steps per agent after which a run that has not converged is censored."""
+    eval_every: int = 8
+    """Iterations (each one env step in every env of every agent) between evaluations."""
+    threshold: float = 1.0
+    """Fraction of non-goal cells with an optimal greedy action that counts as converged."""
+    max_episode_steps: int | None = None
+    """Episode step cap (None: the env default, 4 * grid size)."""
+
+    def __post_init__(self):
+        def positive_int(name):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+        for name in ("hidden", "envs_per_agent", "buffer_size", "batch_size",
+                     "target_update_every", "eval_every"):
+            positive_int(name)
+        if isinstance(self.budget_steps, bool) or not isinstance(self.budget_steps, int) \
+                or self.budget_steps <= 0:
+            raise ValueError(f"budget_steps must be a positive integer (env steps per agent), "
+                             f"got {self.budget_steps!r}")
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if not (0 < self.gamma <= 1):
+            raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
+        for name in ("eps_start", "eps_end"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+                raise ValueError(f"{name} must be in [0, 1], got {v!r}")
+        if self.buffer_size < self.batch_size:
+            raise ValueError(f"buffer_size ({self.buffer_size}) must be >= batch_size "
+                             f"({self.batch_size})")
+        if not (isinstance(self.learning_starts, int) and self.learning_starts >= 0):
+            raise ValueError(f"learning_starts must be an integer >= 0, got "
+                             f"{self.learning_starts!r}")
+        if not (isinstance(self.eps_decay_steps, int) and self.eps_decay_steps >= 0):
+            raise ValueError(f"eps_decay_steps must be an integer >= 0, got "
+                             f"{self.eps_decay_steps!r}")
+        if not (0.0 < self.threshold <= 1.0):
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def init_params(size: int, hidden: int, seeds) -> dict[str, torch.Tensor]:
+    """Initial Q-network weights for ``P = len(seeds)`` agents, one generator per seed.
+
+    The scheme is ``torch.nn.Linear``'s default (uniform in ``+-1/sqrt(fan_in)``), drawn
+    from ``torch.Generator().manual_seed(seed)``, so equal seeds give equal networks.
+
+    Returns ``{"W1": (P, n*n, H), "b1": (P, H), "W2": (P, H, 4), "b2": (P, 4)}``.
+    """
+    size = check_size(size)
+    n_in = size * size
+    out = {k: [] for k in PARAM_NAMES}
+    for seed in seeds:
+        g = torch.Generator().manual_seed(int(seed))
+        b_in, b_h = 1 / math.sqrt(n_in), 1 / math.sqrt(hidden)
+        out["W1"].append((torch.rand(n_in, hidden, generator=g) * 2 - 1) * b_in)
+        out["b1"].append((torch.rand(hidden, generator=g) * 2 - 1) * b_in)
+        out["W2"].append((torch.rand(hidden, 4, generator=g) * 2 - 1) * b_h)
+        out["b2"].append((torch.rand(4, generator=g) * 2 - 1) * b_h)
+    return {k: torch.stack(v) for k, v in out.items()}
+
+
+def init_seeds(trial_seeds, n_tasks: int, mode: str = "shared") -> list[int]:
+    """Initial-weight seeds for ``n_tasks`` tasks of each trial, agents ordered trial-major.
+
+    ``"shared"``: every task of a trial starts from the same network (seeded by the trial
+    seed), which weight averaging needs. ``"independent"``: each (trial, task) gets its own.
+    """
+    if mode not in INIT_MODES:
+        raise ValueError(f"unknown init mode {mode!r}: allowed are {', '.join(INIT_MODES)}")
+    seeds = []
+    for s in trial_seeds:
+        for t in range(n_tasks):
+            seeds.append(int(s) if mode == "shared" else int(s) * 1000 + 7919 * (t + 1))
+    return seeds
+
+
+def q_values(params: dict[str, torch.Tensor], cells: torch.Tensor) -> torch.Tensor:
+    """Q-values of cells ``(P, B)`` (int64) under per-agent params: ``(P, B, 4)``."""
+    W1 = params["W1"]
+    P, n2, H = W1.shape
+    rows = (cells + torch.arange(P).unsqueeze(1) * n2).reshape(-1)
+    h = W1.reshape(P * n2, H).index_select(0, rows).view(P, -1, H)
+    h = torch.relu(h + params["b1"].unsqueeze(1))
+    return torch.bmm(h, params["W2"]) + params["b2"].unsqueeze(1)
+
+
+def q_table(params: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Q-values of every cell: ``(P, n*n, 4)``."""
+    h = torch.relu(params["W1"] + params["b1"].unsqueeze(1))
+    return torch.bmm(h, params["W2"]) + params["b2"].unsqueeze(1)
+
+
+def greedy_actions(params: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Greedy action of every cell, ``(P, n*n)`` (ties go to the lowest action id)."""
+    return q_table(params).argmax(-1)
+
+
+def optimal_masks(size: int, goals) -> tuple[torch.Tensor, torch.Tensor]:
+    """Optimal-action masks ``(P, n*n, 4)`` and non-goal cell masks ``(P, n*n)``."""
+    masks = np.stack([optimal_action_mask(size, g) for g in goals])
+    return torch.as_tensor(masks), torch.as_tensor(masks.any(-1))
+
+
+def optimal_fraction(params: dict[str, torch.Tensor], masks: torch.Tensor,
+                     non_goal: torch.Tensor) -> torch.Tensor:
+    """Fraction of non-goal cells whose greedy action is optimal, per agent: ``(P,)``."""
+    greedy = greedy_actions(params)
+    ok = torch.gather(masks, 2, greedy.unsqueeze(-1)).squeeze(-1) & non_goal
+    return ok.sum(-1).to(torch.float64) / non_goal.sum(-1).to(torch.float64)
+
+
+def td_gradients(params: dict[str, torch.Tensor], cells: torch.Tensor, actions: torch.Tensor,
+                 targets: torch.Tensor, weights: torch.Tensor,
+                 grads: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Gradients of ``sum_p weights[p] * mean_b (q_p(s_pb, a_pb) - y_pb)**2``, by hand.
+
+    Backpropagation through the two layers is written out so that the gradient buffers
+    ``grads`` (same shapes as ``params``) are reused in place: no autograd graph and no
+    fresh full-size tensors per update, which on a CPU is most of the cost. Agent ``p``'s
+    gradient depends only on agent ``p``'s data (a unit test compares with autograd).
+
+    Args:
+        params: per-agent weights (see :func:`init_params`).
+        cells, actions: ``(P, B)`` int64 states and actions of the minibatches.
+        targets: ``(P, B)`` TD targets ``y``.
+        weights: ``(P,)`` loss weight per agent (1 = training, 0 = frozen).
+        grads: output buffers, overwritten.
+
+    Returns:
+        ``(P,)`` each agent's mean squared TD error (unweighted).
+    """
+    W1, W2 = params["W1"], params["W2"]
+    P, n2, H = W1.shape
+    B = cells.shape[1]
+    rows = (cells + torch.arange(P).unsqueeze(1) * n2).reshape(-1)
+    pre = W1.reshape(P * n2, H).index_select(0, rows).view(P, B, H) + params["b1"].unsqueeze(1)
+    h = torch.relu(pre)
+    q = torch.baddbmm(params["b2"].unsqueeze(1), h, W2)  # (P, B, 4)
+    err = q.gather(2, actions.unsqueeze(-1)).squeeze(-1) - targets  # (P, B)
+    g = err * (weights.unsqueeze(1) * (2.0 / B))
+    dq = torch.zeros_like(q).scatter_(2, actions.unsqueeze(-1), g.unsqueeze(-1))
+    torch.bmm(h.transpose(1, 2), dq, out=grads["W2"])
+    torch.sum(dq, 1, out=grads["b2"])
+    dh = torch.bmm(dq, W2.transpose(1, 2)).mul_(pre > 0)
+    torch.sum(dh, 1, out=grads["b1"])
+    gW1 = grads["W1"]
+    gW1.zero_()
+    gW1.view(P * n2, H).index_add_(0, rows, dh.view(P * B, H))
+    return (err * err).mean(1)
+
+
+class _Evaluator:
+    """:func:`optimal_fraction` with reused work buffers (the Q table of every agent)."""
+
+    def __init__(self, params, masks, non_goal):
+        P, n2, H = params["W1"].shape
+        self.params, self.masks, self.non_goal = params, masks, non_goal
+        self.n_non_goal = non_goal.sum(-1).to(torch.float64)
+        self.h = torch.empty(P, n2, H)
+        self.q = torch.empty(P, n2, 4)
+
+    def __call__(self) -> torch.Tensor:
+        p = self.params
+        torch.add(p["W1"], p["b1"].unsqueeze(1), out=self.h).relu_()
+        torch.baddbmm(p["b2"].unsqueeze(1), self.h, p["W2"], out=self.q)
+        greedy = self.q.argmax(-1, keepdim=True)
+        ok = torch.gather(self.masks, 2, greedy).squeeze(-1) & self.non_goal
+        return ok.sum(-1).to(torch.float64) / self.n_non_goal
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_population` returns, for ``P`` agents.
+
+    Attributes:
+        params: final weights (for a converged agent, its weights at convergence).
+        steps_to_converge: ``(P,)`` env steps per agent until convergence, or the budget if
+            censored.
+        censored: ``(P,)`` True where the agent did not converge within the budget.
+        converge_wall_s: ``(P,)`` wall-clock seconds from the start of the population run to
+            the agent's convergence (NaN if censored).
+        curve_steps: ``(T,)`` env steps per agent at each evaluation.
+        curve: ``(T, P)`` optimal-cell fraction at each evaluation.
+        initial_fraction: ``(P,)`` optimal-cell fraction before any training.
+        wall_s: wall-clock seconds of the whole population run.
+        env_steps: env steps taken by the population (agents x envs x iterations, counting
+            only agents still training).
+    """
+
+    params: dict[str, torch.Tensor]
+    steps_to_converge: np.ndarray
+    censored: np.ndarray
+    converge_wall_s: np.ndarray
+    curve_steps: np.ndarray
+    curve: np.ndarray
+    initial_fraction: np.ndarray
+    wall_s: float
+    env_steps: int
+    config: DQNConfig = field(default_factory=DQNConfig)
+
+
+def _freeze(opt: torch.optim.Adam, agents: torch.Tensor) -> None:
+    """Stop Adam from moving the weights of ``agents`` ``(P,)`` bool, from now on.
+
+    Their loss weight is already 0, so their gradients are exactly 0; zeroing their first
+    moment makes every later Adam update ``-lr * 0 / (sqrt(v) + eps) = 0``, so their weights
+    stay bit-for-bit what they were at convergence.
+    """
+    with torch.no_grad():
+        for p in opt.param_groups[0]["params"]:
+            state = opt.state.get(p)
+            if state and "exp_avg" in state:
+                keep = (~agents).view(-1, *([1] * (p.dim() - 1)))
+                state["exp_avg"].mul_(keep)
+
+
+def _check_population(size, goals, seeds, params):
+    size = check_size(size)
+    goals = [check_cell(g, size) for g in goals]
+    seeds = [int(s) for s in seeds]
+    if not goals:
+        raise ValueError("the population is empty: give at least one goal")
+    if len(seeds) != len(goals):
+        raise ValueError(f"got {len(goals)} goals but {len(seeds)} seeds: give one seed per agent")
+    if params is not None:
+        P, n2 = len(goals), size * size
+        want = {"W1": (P, n2), "b1": (P,), "W2": (P,), "b2": (P, 4)}
+        for k, shape in want.items():
+            if k not in params or tuple(params[k].shape[:len(shape)]) != shape:
+                got = None if k not in params else tuple(params[k].shape)
+                raise ValueError(f"initial params[{k!r}] must start with shape {shape} for "
+                                 f"{P} agents on a {size}x{size} grid, got {got}")
+    return size, goals, seeds
+
+
+def train_population(size: int, goals, seeds, config: DQNConfig | None = None,
+                     params: dict[str, torch.Tensor] | None = None,
+                     progress: bool | str = True) -> TrainResult:
+    """Train ``P`` independent DQN agents together until each converges or hits the budget.
+
+    Args:
+        size: grid side ``n``.
+        goals: ``P`` goal cells ``(row, col)``.
+        seeds: ``P`` integer seeds for the agents' random streams (starts, exploration,
+            replay sampling).
+        config: hyperparameters (default :class:`DQNConfig`).
+        params: ``P`` agents' initial weights (see :func:`init_params`); default: fresh
+            ones seeded by ``seeds``.
+        progress: show a tqdm bar (a string sets its description).
+
+    Returns:
+        A :class:`TrainResult`.
+    """
+    cfg = config or DQNConfig()
+    size, goals, seeds = _check_population(size, goals, seeds, params)
+    P, E, B, C = len(goals), cfg.envs_per_agent, cfg.batch_size, cfg.buffer_size
+    n2 = size * size
+    t0 = time.perf_counter()
+
+    if params is None:
+        params = init_params(size, cfg.hidden, seeds)
+    online = {k: params[k].detach().to(torch.float32).clone() for k in PARAM_NAMES}
+    target = {k: v.clone() for k, v in online.items()}
+    grads = {k: torch.zeros_like(v) for k, v in online.items()}
+    for k in PARAM_NAMES:
+        online[k].grad = grads[k]
+    opt = torch.optim.Adam([online[k] for k in PARAM_NAMES], lr=cfg.learning_rate,
+                           fused=True)
+    evaluate = _Evaluator(online, *optimal_masks(size, goals))
+
+    goal_idx = torch.tensor([r * size + c for r, c in goals], dtype=torch.int64)
+    env = BatchedGoalGrid(size, goal_idx.repeat_interleave(E), cfg.max_episode_steps,
+                          backend="torch")
+    streams = Streams(seeds)
+    draw_start = StreamBlock(streams, _S_START, E)
+    draw_explore = StreamBlock(streams, _S_EXPLORE, E)
+    draw_action = StreamBlock(streams, _S_ACTION, E)
+    draw_sample = StreamBlock(streams, _S_SAMPLE, B)
+
+    buf_s = torch.zeros(P, C, dtype=torch.int64)
+    buf_a = torch.zeros(P, C, dtype=torch.int64)
+    buf_s2 = torch.zeros(P, C, dtype=torch.int64)
+    buf_term = torch.zeros(P, C, dtype=torch.float32)
+    fill, ptr = 0, 0
+    arange_e = torch.arange(E)
+
+    frac0 = evaluate()
+    active = frac0 < cfg.threshold  # (P,) still training
+    steps_to = np.full(P, cfg.budget_steps, dtype=np.int64)
+    conv_wall = np.full(P, np.nan)
+    steps_to[~active.numpy()] = 0
+    conv_wall[~active.numpy()] = 0.0
+    curve_steps, curve = [0], [frac0.numpy().copy()]
+
+    n_iters = math.ceil(cfg.budget_steps / E)
+    cells = env.reset(u=draw_start(0).reshape(-1)).view(P, E)
+    env_steps = 0
+    n_updates = 0
+    bar = tqdm(total=n_iters * E, unit="step", disable=not progress, leave=False,
+               desc=progress if isinstance(progress, str) else f"DQN x{P} on {size}x{size}")
+    it = 0
+    for it in range(n_iters):
+        if not bool(active.any()):
+            break
+        # --- act: epsilon-greedy in every env of every agent -------------------------
+        steps_done = it * E
+        eps = cfg.eps_end + (cfg.eps_start - cfg.eps_end) * max(
+            0.0, 1.0 - steps_done / cfg.eps_decay_steps) if cfg.eps_decay_steps else cfg.eps_end
+        greedy = q_values(online, cells).argmax(-1)  # (P, E)
+        explore = draw_explore(it) < eps
+        rand_a = (draw_action(it) * 4).long().clamp_(max=3)
+        actions = torch.where(explore, rand_a, greedy)
+        nxt, _, term, trunc = env.step(actions.reshape(-1))
+        nxt, term = nxt.view(P, E), term.view(P, E)
+        # --- store (slot index shared: every agent writes E transitions per iteration) ---
+        slots = (ptr + arange_e) % C
+        buf_s[:, slots], buf_a[:, slots] = cells, actions
+        buf_s2[:, slots], buf_term[:, slots] = nxt, term.to(torch.float32)
+        ptr, fill = (ptr + E) % C, min(fill + E, C)
+        done = (term | trunc.view(P, E)).reshape(-1)
+        cells = env.reset_done(done, draw_start(it + 1).reshape(-1)).view(P, E)
+        env_steps += int(active.sum()) * E
+        # --- learn: one gradient step per iteration ------------------------------------
+        if (it + 1) * E >= cfg.learning_starts and fill >= B:
+            idx = (draw_sample(it) * fill).long().clamp_(max=fill - 1)  # (P, B)
+            s, a = buf_s.gather(1, idx), buf_a.gather(1, idx)
+            s2, tm = buf_s2.gather(1, idx), buf_term.gather(1, idx)
+            q_next = q_values(target, s2).max(-1).values
+            y = STEP_REWARD + cfg.gamma * (1.0 - tm) * q_next
+            td_gradients(online, s, a, y, active.to(torch.float32), grads)
+            opt.step()
+            n_updates += 1
+            if n_updates % cfg.target_update_every == 0:
+                for k in PARAM_NAMES:
+                    target[k].copy_(online[k])
+        # --- evaluate the greedy policy exactly ------------------------------------
+        if (it + 1) % cfg.eval_every == 0:
+            frac = evaluate()
+            newly = active & (frac >= cfg.threshold)
+            if bool(newly.any()):
+                nw = newly.numpy()
+                steps_to[nw] = (it + 1) * E
+                conv_wall[nw] = time.perf_counter() - t0
+                _freeze(opt, newly)
+                active = active & ~newly
+            curve_steps.append((it + 1) * E)
+            curve.append(frac.numpy().copy())
+            bar.set_postfix(converged=f"{P - int(active.sum())}/{P}", refresh=False)
+        bar.update(E)
+    bar.close()
+    censored = active.numpy().copy()
+    final = {k: v.detach().clone() for k, v in online.items()}
+    for v in online.values():
+        v.grad = None
+    return TrainResult(
+        params=final, steps_to_converge=steps_to, censored=censored,
+        converge_wall_s=conv_wall, curve_steps=np.asarray(curve_steps),
+        curve=np.stack(curve), initial_fraction=frac0.numpy().copy(),
+        wall_s=time.perf_counter() - t0, env_steps=env_steps, config=cfg)

@@ -1,0 +1,97 @@
+"""Safetensors + JSON artifacts, atomic writes, the config-keyed cache."""
+
+import json
+
+import pytest
+import torch
+
+from cliprl_helpers import artifacts, base_policies, dqn
+
+
+def _tensors():
+    return {"W": torch.arange(12, dtype=torch.float32).reshape(3, 4), "b": torch.ones(3)}
+
+
+def test_roundtrip_keeps_tensors_and_metadata(tmp_path):
+    artifacts.save(tmp_path, "a", _tensors(), {"seed": 3, "goal": [0, 7]})
+    tensors, meta = artifacts.load(tmp_path, "a")
+    torch.testing.assert_close(tensors["W"], _tensors()["W"])
+    assert meta == {"seed": 3, "goal": [0, 7]}
+    raw = json.loads((tmp_path / "a.json").read_text())
+    assert raw["tensors"]["W"]["shape"] == [3, 4] and len(raw["sha256"]) == 64
+    # no temp files are left behind, and nothing is pickled
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.safetensors"]
+
+
+def test_truncated_weights_raise(tmp_path):
+    artifacts.save(tmp_path, "a", _tensors(), {})
+    p = tmp_path / "a.safetensors"
+    p.write_bytes(p.read_bytes()[:-10])
+    with pytest.raises(ValueError, match="do not match the SHA-256.*truncated or corrupt"):
+        artifacts.load(tmp_path, "a")
+
+
+def test_corrupt_metadata_raises(tmp_path):
+    artifacts.save(tmp_path, "a", _tensors(), {})
+    (tmp_path / "a.json").write_text("{not json")
+    with pytest.raises(ValueError, match="metadata .* is corrupt"):
+        artifacts.load(tmp_path, "a")
+
+
+def test_mismatched_pair_raises(tmp_path):
+    artifacts.save(tmp_path, "a", _tensors(), {})
+    artifacts.save(tmp_path, "b", {"W": torch.zeros(2)}, {})
+    (tmp_path / "b.safetensors").replace(tmp_path / "a.safetensors")
+    with pytest.raises(ValueError, match="SHA-256"):
+        artifacts.load(tmp_path, "a")
+
+
+def test_missing_half_raises(tmp_path):
+    artifacts.save(tmp_path, "a", _tensors(), {})
+    (tmp_path / "a.safetensors").unlink()
+    with pytest.raises(ValueError, match="is missing"):
+        artifacts.load(tmp_path, "a")
+
+
+def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    def boom(*a, **k):
+        raise OSError("disk full")
+    monkeypatch.setattr(artifacts.os, "replace", boom)
+    with pytest.raises(OSError):
+        artifacts.save(tmp_path, "a", _tensors(), {})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cache_key_is_order_free_and_sensitive():
+    assert artifacts.cache_key({"a": 1, "b": 2}) == artifacts.cache_key({"b": 2, "a": 1})
+    assert artifacts.cache_key({"a": 1}) != artifacts.cache_key({"a": 2})
+
+
+def test_project_root_found_from_notebooks_dir():
+    root = artifacts.project_root()
+    assert artifacts.project_root(root / "notebooks") == root
+
+
+TINY = dqn.DQNConfig(hidden=16, envs_per_agent=8, buffer_size=1024, batch_size=32,
+                     learning_starts=64, eps_decay_steps=1500, budget_steps=12_000,
+                     eval_every=4)
+
+
+def test_base_policies_cache_loads_instead_of_retraining(tmp_path):
+    bases = {"top left first": (0, 0), "top right first": (0, 4)}
+    first = base_policies.train_base_policies(5, bases, [0, 1], TINY, cache_dir=tmp_path,
+                                              progress=False)
+    assert first.from_cache == [False, False]
+    assert first.params["W1"].shape == (2, 2, 25, 16)
+    again = base_policies.train_base_policies(5, bases, [1], TINY, cache_dir=tmp_path,
+                                              progress=False)
+    assert again.from_cache == [True]
+    torch.testing.assert_close(again.params["W1"][0], first.params["W1"][1])
+    assert again.table.steps_to_converge.tolist() == first.table.steps_to_converge[2:].tolist()
+    # a changed parameter retrains
+    other = dqn.DQNConfig(**{**TINY.to_dict(), "learning_rate": 1e-3})
+    changed = base_policies.train_base_policies(5, bases, [1], other, cache_dir=tmp_path,
+                                                progress=False)
+    assert changed.from_cache == [False]
+    # shared init: every base task of a trial started from the same network
+    assert first.table.censored.sum() == 0
