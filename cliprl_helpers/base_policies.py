@@ -104,7 +104,8 @@ def train_base_policies(size: int, bases: dict[str, tuple[int, int]], trial_seed
     init_seeds([0], 1, init_mode)  # validates init_mode
     cache_dir = Path(cache_dir) if cache_dir is not None else artifacts.artifacts_dir()
     goals, N = list(bases.values()), len(bases)
-    names = {s: f"base-n{size}-s{s}-{artifacts.cache_key(_trial_config(size, bases, s, cfg, init_mode))}"
+    names = {s: f"base-n{size}-s{s}-"
+                + artifacts.cache_key(_trial_config(size, bases, s, cfg, init_mode))
              for s in trial_seeds}
 
     loaded: dict[int, tuple[dict, dict]] = {}

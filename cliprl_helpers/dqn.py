@@ -240,6 +240,115 @@ class _Evaluator:
         return ok.sum(-1).to(torch.float64) / self.n_non_goal
 
 
+class _Population:
+    """The training state of the agents still training, as batched tensors.
+
+    Row ``i`` of every tensor belongs to agent ``ids[i]``. :meth:`compact` drops rows of
+    converged agents so that their cost stops; each agent's own numbers are untouched, so
+    the result is the same as without compaction (the independence test covers it).
+    """
+
+    def __init__(self, size, goals, seeds, params, cfg: DQNConfig):
+        P, E, C = len(goals), cfg.envs_per_agent, cfg.buffer_size
+        self.cfg, self.n2 = cfg, size * size
+        self.ids = torch.arange(P)
+        self.active = torch.ones(P, dtype=torch.bool)
+        self.online = {k: params[k].detach().to(torch.float32).clone() for k in PARAM_NAMES}
+        self.target = {k: v.clone() for k, v in self.online.items()}
+        self.opt_state: dict[str, dict] = {}
+        self.n_updates = 0
+        self.masks, self.non_goal = optimal_masks(size, goals)
+        goal_idx = torch.tensor([r * size + c for r, c in goals], dtype=torch.int64)
+        self.env = BatchedGoalGrid(size, goal_idx.repeat_interleave(E), cfg.max_episode_steps,
+                                   backend="torch")
+        self.streams = Streams(seeds)
+        self.draw = {name: StreamBlock(self.streams, sid, n) for name, sid, n in (
+            ("start", _S_START, E), ("explore", _S_EXPLORE, E), ("action", _S_ACTION, E),
+            ("sample", _S_SAMPLE, cfg.batch_size))}
+        self.buf = {"s": torch.zeros(P, C, dtype=torch.int64),
+                    "a": torch.zeros(P, C, dtype=torch.int64),
+                    "s2": torch.zeros(P, C, dtype=torch.int64),
+                    "term": torch.zeros(P, C, dtype=torch.float32)}
+        self.fill, self.ptr = 0, 0
+        self.arange_e = torch.arange(E)
+        self.cells = self.env.reset(u=self.draw["start"](0).reshape(-1)).view(P, E)
+        self._build()
+
+    @property
+    def size(self) -> int:
+        return int(self.ids.numel())
+
+    def _build(self) -> None:
+        """(Re)create the optimizer, gradient buffers and evaluator for the current rows."""
+        self.grads = {k: torch.zeros_like(v) for k, v in self.online.items()}
+        for k in PARAM_NAMES:
+            self.online[k].grad = self.grads[k]
+        self.opt = torch.optim.Adam([self.online[k] for k in PARAM_NAMES],
+                                    lr=self.cfg.learning_rate, fused=True)
+        for k, st in self.opt_state.items():
+            self.opt.state[self.online[k]] = st
+        self.evaluate = _Evaluator(self.online, self.masks, self.non_goal)
+
+    def act_and_store(self, it: int, eps: float) -> None:
+        P, E, C = self.size, self.cfg.envs_per_agent, self.cfg.buffer_size
+        greedy = q_values(self.online, self.cells).argmax(-1)  # (P, E)
+        explore = self.draw["explore"](it) < eps
+        rand_a = (self.draw["action"](it) * 4).long().clamp_(max=3)
+        actions = torch.where(explore, rand_a, greedy)
+        nxt, _, term, trunc = self.env.step(actions.reshape(-1))
+        nxt, term = nxt.view(P, E), term.view(P, E)
+        # slot index shared: every agent writes E transitions per iteration
+        slots = (self.ptr + self.arange_e) % C
+        self.buf["s"][:, slots], self.buf["a"][:, slots] = self.cells, actions
+        self.buf["s2"][:, slots], self.buf["term"][:, slots] = nxt, term.to(torch.float32)
+        self.ptr, self.fill = (self.ptr + E) % C, min(self.fill + E, C)
+        done = (term | trunc.view(P, E)).reshape(-1)
+        self.cells = self.env.reset_done(done, self.draw["start"](it + 1).reshape(-1)).view(P, E)
+
+    def learn(self, it: int) -> None:
+        cfg, buf = self.cfg, self.buf
+        idx = (self.draw["sample"](it) * self.fill).long().clamp_(max=self.fill - 1)  # (P, B)
+        s, a = buf["s"].gather(1, idx), buf["a"].gather(1, idx)
+        s2, tm = buf["s2"].gather(1, idx), buf["term"].gather(1, idx)
+        q_next = q_values(self.target, s2).max(-1).values
+        y = STEP_REWARD + cfg.gamma * (1.0 - tm) * q_next
+        td_gradients(self.online, s, a, y, self.active.to(torch.float32), self.grads)
+        self.opt.step()
+        self.n_updates += 1
+        if self.n_updates % cfg.target_update_every == 0:
+            for k in PARAM_NAMES:
+                self.target[k].copy_(self.online[k])
+
+    def freeze(self, rows: torch.Tensor) -> None:
+        """Stop training ``rows`` ``(P,)`` bool: loss weight 0 and Adam's momentum zeroed."""
+        _freeze(self.opt, rows)
+        self.active = self.active & ~rows
+
+    def compact(self, keep: torch.Tensor) -> None:
+        """Keep only rows where ``keep`` ``(P,)`` is True."""
+        if bool(keep.all()):
+            return
+        E = self.cfg.envs_per_agent
+        self.ids, self.active = self.ids[keep], self.active[keep]
+        self.opt_state = {}
+        for k in PARAM_NAMES:
+            st = getattr(self, "opt", None) and self.opt.state.get(self.online[k])
+            if st:
+                self.opt_state[k] = {"step": st["step"].clone(),
+                                     "exp_avg": st["exp_avg"][keep].clone(),
+                                     "exp_avg_sq": st["exp_avg_sq"][keep].clone()}
+            self.online[k] = self.online[k].detach()[keep].clone()
+            self.target[k] = self.target[k][keep].clone()
+        self.masks, self.non_goal = self.masks[keep], self.non_goal[keep]
+        self.buf = {k: v[keep].clone() for k, v in self.buf.items()}
+        self.cells = self.cells[keep]
+        self.env.select(keep.repeat_interleave(E))
+        self.streams.select(keep)
+        for block in self.draw.values():
+            block.select(keep)
+        self._build()
+
+
 @dataclass
 class TrainResult:
     """What :func:`train_population` returns, for ``P`` agents.
@@ -325,105 +434,63 @@ def train_population(size: int, goals, seeds, config: DQNConfig | None = None,
     """
     cfg = config or DQNConfig()
     size, goals, seeds = _check_population(size, goals, seeds, params)
-    P, E, B, C = len(goals), cfg.envs_per_agent, cfg.batch_size, cfg.buffer_size
-    n2 = size * size
+    P_all, E, B = len(goals), cfg.envs_per_agent, cfg.batch_size
     t0 = time.perf_counter()
-
     if params is None:
         params = init_params(size, cfg.hidden, seeds)
-    online = {k: params[k].detach().to(torch.float32).clone() for k in PARAM_NAMES}
-    target = {k: v.clone() for k, v in online.items()}
-    grads = {k: torch.zeros_like(v) for k, v in online.items()}
-    for k in PARAM_NAMES:
-        online[k].grad = grads[k]
-    opt = torch.optim.Adam([online[k] for k in PARAM_NAMES], lr=cfg.learning_rate,
-                           fused=True)
-    evaluate = _Evaluator(online, *optimal_masks(size, goals))
+    pop = _Population(size, goals, seeds, params, cfg)
 
-    goal_idx = torch.tensor([r * size + c for r, c in goals], dtype=torch.int64)
-    env = BatchedGoalGrid(size, goal_idx.repeat_interleave(E), cfg.max_episode_steps,
-                          backend="torch")
-    streams = Streams(seeds)
-    draw_start = StreamBlock(streams, _S_START, E)
-    draw_explore = StreamBlock(streams, _S_EXPLORE, E)
-    draw_action = StreamBlock(streams, _S_ACTION, E)
-    draw_sample = StreamBlock(streams, _S_SAMPLE, B)
-
-    buf_s = torch.zeros(P, C, dtype=torch.int64)
-    buf_a = torch.zeros(P, C, dtype=torch.int64)
-    buf_s2 = torch.zeros(P, C, dtype=torch.int64)
-    buf_term = torch.zeros(P, C, dtype=torch.float32)
-    fill, ptr = 0, 0
-    arange_e = torch.arange(E)
-
-    frac0 = evaluate()
-    active = frac0 < cfg.threshold  # (P,) still training
-    steps_to = np.full(P, cfg.budget_steps, dtype=np.int64)
-    conv_wall = np.full(P, np.nan)
-    steps_to[~active.numpy()] = 0
-    conv_wall[~active.numpy()] = 0.0
-    curve_steps, curve = [0], [frac0.numpy().copy()]
+    frac0 = pop.evaluate()
+    last_frac = frac0.numpy().copy()  # (P_all,) latest fraction of every agent
+    steps_to = np.full(P_all, cfg.budget_steps, dtype=np.int64)
+    conv_wall = np.full(P_all, np.nan)
+    done0 = (frac0 >= cfg.threshold).numpy()
+    steps_to[done0], conv_wall[done0] = 0, 0.0
+    final = {k: v.clone() for k, v in pop.online.items()}  # converged agents land here
+    pop.compact(torch.as_tensor(~done0))
+    curve_steps, curve = [0], [last_frac.copy()]
 
     n_iters = math.ceil(cfg.budget_steps / E)
-    cells = env.reset(u=draw_start(0).reshape(-1)).view(P, E)
     env_steps = 0
-    n_updates = 0
     bar = tqdm(total=n_iters * E, unit="step", disable=not progress, leave=False,
-               desc=progress if isinstance(progress, str) else f"DQN x{P} on {size}x{size}")
-    it = 0
+               desc=progress if isinstance(progress, str) else f"DQN x{P_all} on {size}x{size}")
     for it in range(n_iters):
-        if not bool(active.any()):
+        if pop.size == 0:
             break
-        # --- act: epsilon-greedy in every env of every agent -------------------------
-        steps_done = it * E
-        eps = cfg.eps_end + (cfg.eps_start - cfg.eps_end) * max(
-            0.0, 1.0 - steps_done / cfg.eps_decay_steps) if cfg.eps_decay_steps else cfg.eps_end
-        greedy = q_values(online, cells).argmax(-1)  # (P, E)
-        explore = draw_explore(it) < eps
-        rand_a = (draw_action(it) * 4).long().clamp_(max=3)
-        actions = torch.where(explore, rand_a, greedy)
-        nxt, _, term, trunc = env.step(actions.reshape(-1))
-        nxt, term = nxt.view(P, E), term.view(P, E)
-        # --- store (slot index shared: every agent writes E transitions per iteration) ---
-        slots = (ptr + arange_e) % C
-        buf_s[:, slots], buf_a[:, slots] = cells, actions
-        buf_s2[:, slots], buf_term[:, slots] = nxt, term.to(torch.float32)
-        ptr, fill = (ptr + E) % C, min(fill + E, C)
-        done = (term | trunc.view(P, E)).reshape(-1)
-        cells = env.reset_done(done, draw_start(it + 1).reshape(-1)).view(P, E)
-        env_steps += int(active.sum()) * E
+        # --- act: epsilon-greedy in every env of every agent, store, restart ended envs --
+        eps = cfg.eps_end
+        if cfg.eps_decay_steps:
+            eps += (cfg.eps_start - cfg.eps_end) * max(0.0, 1.0 - it * E / cfg.eps_decay_steps)
+        pop.act_and_store(it, eps)
+        env_steps += int(pop.active.sum()) * E
         # --- learn: one gradient step per iteration ------------------------------------
-        if (it + 1) * E >= cfg.learning_starts and fill >= B:
-            idx = (draw_sample(it) * fill).long().clamp_(max=fill - 1)  # (P, B)
-            s, a = buf_s.gather(1, idx), buf_a.gather(1, idx)
-            s2, tm = buf_s2.gather(1, idx), buf_term.gather(1, idx)
-            q_next = q_values(target, s2).max(-1).values
-            y = STEP_REWARD + cfg.gamma * (1.0 - tm) * q_next
-            td_gradients(online, s, a, y, active.to(torch.float32), grads)
-            opt.step()
-            n_updates += 1
-            if n_updates % cfg.target_update_every == 0:
-                for k in PARAM_NAMES:
-                    target[k].copy_(online[k])
-        # --- evaluate the greedy policy exactly ------------------------------------
+        if (it + 1) * E >= cfg.learning_starts and pop.fill >= B:
+            pop.learn(it)
+        # --- evaluate the greedy policy exactly; freeze and drop converged agents ------
         if (it + 1) % cfg.eval_every == 0:
-            frac = evaluate()
-            newly = active & (frac >= cfg.threshold)
+            frac = pop.evaluate()
+            last_frac[pop.ids.numpy()] = frac.numpy()
+            newly = pop.active & (frac >= cfg.threshold)
             if bool(newly.any()):
-                nw = newly.numpy()
-                steps_to[nw] = (it + 1) * E
-                conv_wall[nw] = time.perf_counter() - t0
-                _freeze(opt, newly)
-                active = active & ~newly
+                ids = pop.ids[newly]
+                steps_to[ids.numpy()] = (it + 1) * E
+                conv_wall[ids.numpy()] = time.perf_counter() - t0
+                for k in PARAM_NAMES:
+                    final[k][ids] = pop.online[k][newly]
+                pop.freeze(newly)
+                if pop.active.sum() <= 0.75 * pop.size:
+                    pop.compact(pop.active)
             curve_steps.append((it + 1) * E)
-            curve.append(frac.numpy().copy())
-            bar.set_postfix(converged=f"{P - int(active.sum())}/{P}", refresh=False)
+            curve.append(last_frac.copy())
+            bar.set_postfix(converged=f"{int(np.sum(steps_to < cfg.budget_steps))}/{P_all}",
+                            refresh=False)
         bar.update(E)
     bar.close()
-    censored = active.numpy().copy()
-    final = {k: v.detach().clone() for k, v in online.items()}
-    for v in online.values():
-        v.grad = None
+    censored = np.isnan(conv_wall)
+    if pop.size:  # agents still training at the budget: censored, keep their last weights
+        alive = pop.active
+        for k in PARAM_NAMES:
+            final[k][pop.ids[alive]] = pop.online[k][alive]
     return TrainResult(
         params=final, steps_to_converge=steps_to, censored=censored,
         converge_wall_s=conv_wall, curve_steps=np.asarray(curve_steps),

@@ -268,6 +268,12 @@ class BatchedGoalGrid:
         truncated = (self.t >= self.max_steps) & ~terminated
         return self.cells, self._rewards, terminated, truncated
 
+    def select(self, keep) -> None:
+        """Keep only the envs where ``keep`` ``(N,)`` is True (state and goals included)."""
+        self.goals, self.cells, self.t = self.goals[keep], self.cells[keep], self.t[keep]
+        self._rewards, self._zeros = self._rewards[keep], self._zeros[keep]
+        self.num_envs = int(self.goals.shape[0])
+
     def reset_done(self, done, u):
         """Restart the envs where ``done`` ``(N,)`` is True, from uniforms ``u`` ``(N,)``.
 

@@ -54,6 +54,10 @@ class Streams:
         self.keys = hash32((seeds & _MASK32) ^ _hash_int(_GOLDEN))  # (P,)
         self._index_cache: dict[int, torch.Tensor] = {}
 
+    def select(self, keep: torch.Tensor) -> None:
+        """Keep only the agents where ``keep`` ``(P,)`` is True."""
+        self.keys = self.keys[keep]
+
     def _index_hash(self, n: int) -> torch.Tensor:
         if n not in self._index_cache:
             self._index_cache[n] = hash32((torch.arange(n, dtype=torch.int64) * _GOLDEN)
@@ -80,6 +84,11 @@ class StreamBlock:
         self.streams, self.stream, self.n, self.block = streams, stream, n, block
         self._start = -1
         self._cache: torch.Tensor | None = None
+
+    def select(self, keep: torch.Tensor) -> None:
+        """Keep only the agents where ``keep`` ``(P,)`` is True (call with the Streams')."""
+        if self._cache is not None:
+            self._cache = self._cache[keep]
 
     def __call__(self, counter: int) -> torch.Tensor:
         """The ``(P, n)`` draws at ``counter``."""
