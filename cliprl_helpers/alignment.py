@@ -136,7 +136,7 @@ def train_alignment(lang_emb: torch.Tensor, policies: torch.Tensor,
     losses = []
     for _ in tqdm(range(cfg.epochs), desc="alignment", disable=not progress, leave=False):
         loss = clip_loss(model.similarity(lang_emb, policies), cfg.delta)
-        losses.append(float(loss))
+        losses.append(loss.item())
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -72,7 +72,7 @@ class Encoder:
     @property
     def dim(self) -> int:
         """Embedding size."""
-        return int(self._model.get_sentence_embedding_dimension())
+        return int(self._model.get_embedding_dimension())
 
     def __call__(self, texts: list[str] | tuple[str, ...]) -> torch.Tensor:
         """Embeddings ``(len(texts), dim)`` as ``float32``; texts must be non-empty strings."""

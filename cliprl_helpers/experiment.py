@@ -1,0 +1,222 @@
+"""One grid size end to end: base policies, alignment, four initialisations, fine-tuning.
+
+Per trial (seed ``s``):
+
+1. the base policies of chapter 2 (from the cache when they exist);
+2. Algorithm 1 weights from cosines of raw sentence embeddings;
+3. an alignment (chapter 4) trained on the trial's (instruction, policy) pairs, then
+   Algorithm 2 weights from cosines of *projected instruction* embeddings;
+4. four initial networks for the target task: ``scratch`` (the trial's shared initial
+   network), ``algorithm1``, ``algorithm2``, and ``oracle`` (the base policy whose goal is
+   nearest the target's: a privileged reference, not a method);
+5. all (trial, method) agents fine-tune on the target as *one population* with identical
+   hyperparameters and budget. Within a trial every method uses the same random streams
+   (common random numbers), so per-trial differences come from the initialisation alone.
+
+The result is a tidy table, one row per (trial, method).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .alignment import AlignConfig, Alignment, train_alignment
+from .base_policies import BasePolicies, agent_seed, train_base_policies
+from .dqn import PARAM_NAMES, DQNConfig, TrainResult, init_params, init_seeds, train_population
+from .language import DEFAULT_MODEL, Encoder, cosine_matrix
+from .tasks import TaskSet, paper_tasks
+from .transfer import (
+    WEIGHTINGS,
+    NegativeWeightWarning,
+    average_policies,
+    check_instructions,
+    nearest_goal_weights,
+    similarity_weights,
+)
+
+METHODS = ("scratch", "algorithm1", "algorithm2", "oracle")
+COLUMNS = ["grid_size", "target_reading", "trial", "trial_seed", "method", "weighting",
+           "weights", "negative_weights", "initial_fraction", "steps_to_converge", "censored",
+           "wall_s"]
+
+
+def check_methods(methods) -> list[str]:
+    methods = list(methods)
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise ValueError(f"unknown method(s) {bad or methods!r}: allowed are {', '.join(METHODS)}")
+    return methods
+
+
+@dataclass
+class GridResult:
+    """Everything one grid size produced.
+
+    Attributes:
+        table: one row per (trial, method), columns :data:`COLUMNS`.
+        tasks: the task set (bases, target, reading).
+        bases: the trained base policies.
+        alignments: one trained :class:`Alignment` per trial.
+        align_losses: ``(T, epochs + 1)`` loss curves.
+        similarities: ``{"algorithm1": (T, N), "algorithm2": (T, N)}`` the d_i per trial.
+        weights: ``{method: (T, N)}`` averaging weights per trial.
+        init_params: ``{method: params (T, ...)}`` the initial target networks.
+        finetune: the population's :class:`TrainResult` (agents ordered trial-major).
+        lang_emb: ``(N + 1, dim)`` sentence embeddings, bases then target.
+    """
+
+    table: pd.DataFrame
+    tasks: TaskSet
+    bases: BasePolicies
+    alignments: list[Alignment]
+    align_losses: np.ndarray
+    similarities: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray]
+    init_params: dict[str, dict[str, torch.Tensor]]
+    finetune: TrainResult
+    lang_emb: torch.Tensor
+
+
+def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
+             n_trials: int = 10, seed: int = 0, dqn_config: DQNConfig | None = None,
+             align_config: AlignConfig | None = None, init_mode: str = "shared",
+             methods=METHODS, model: str = DEFAULT_MODEL, temperature: float = 0.1,
+             cache_dir: str | Path | None = None, progress: bool = True,
+             task_set: TaskSet | None = None) -> GridResult:
+    """Run the paper's experiment on one grid size.
+
+    Args:
+        size: grid side.
+        reading: ``"as_printed"`` or ``"self_consistent"`` target (ignored with ``task_set``).
+        weighting: how similarities become weights (:data:`transfer.WEIGHTINGS`).
+        n_trials: independent trials, seeds ``seed .. seed + n_trials - 1``.
+        dqn_config, align_config: hyperparameters.
+        init_mode: ``"shared"`` or ``"independent"`` initial networks of a trial.
+        methods: which of :data:`METHODS` to fine-tune.
+        model: sentence-transformers model for ``tau``.
+        temperature: of the ``softmax`` weighting.
+        cache_dir: base-policy cache (default ``artifacts/``).
+        progress: progress bars.
+        task_set: another task family (default: the paper's, via :func:`paper_tasks`).
+    """
+    methods = check_methods(methods)
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting scheme {weighting!r}: allowed are "
+                         f"{', '.join(WEIGHTINGS)}")
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
+    ts = task_set or paper_tasks(size, reading)
+    base_instr = check_instructions(ts.target, list(ts.bases))
+    dcfg = dqn_config or DQNConfig()
+    acfg = align_config or AlignConfig()
+    trial_seeds = list(range(seed, seed + n_trials))
+    N = len(base_instr)
+
+    bases = train_base_policies(ts.size, ts.bases, trial_seeds, dcfg, init_mode=init_mode,
+                                cache_dir=cache_dir, progress=progress)
+    encoder = Encoder(model)
+    emb = encoder([*base_instr, ts.target])  # (N + 1, dim)
+    base_emb, target_emb = emb[:N], emb[N:]
+
+    d1 = cosine_matrix(target_emb, base_emb)[0]  # (N,) same for every trial
+    sims = {"algorithm1": np.tile(d1.numpy(), (n_trials, 1)),
+            "algorithm2": np.zeros((n_trials, N))}
+    aligns, losses = [], []
+    for t, s in enumerate(trial_seeds):
+        model_t, loss_t = train_alignment(base_emb, bases.flat(t), acfg, seed=s)
+        with torch.no_grad():
+            proj = model_t.project_language(emb)
+        sims["algorithm2"][t] = cosine_matrix(proj[N:], proj[:N])[0].numpy()
+        aligns.append(model_t)
+        losses.append(loss_t)
+
+    scratch = init_params(ts.size, dcfg.hidden, init_seeds(trial_seeds, 1, init_mode))
+    weights: dict[str, np.ndarray] = {}
+    negative: dict[str, np.ndarray] = {}
+    inits: dict[str, dict[str, torch.Tensor]] = {}
+    for m in methods:
+        if m == "scratch":
+            inits[m] = scratch
+            weights[m] = np.zeros((n_trials, N))
+            negative[m] = np.zeros(n_trials, dtype=bool)
+            continue
+        w_all, neg_all, per_trial = np.zeros((n_trials, N)), np.zeros(n_trials, bool), []
+        for t in range(n_trials):
+            if m == "oracle":
+                w, info = nearest_goal_weights(ts.target_goal, list(ts.bases.values())), {}
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", NegativeWeightWarning)
+                    w, info = similarity_weights(torch.as_tensor(sims[m][t]), weighting,
+                                                 temperature)
+            w_all[t], neg_all[t] = w.numpy(), info.get("negative", False)
+            policies = [{k: bases.params[k][t, i] for k in PARAM_NAMES} for i in range(N)]
+            per_trial.append(average_policies(policies, w))
+        if neg_all.any():
+            warnings.warn(f"{m}: the paper's weighting gave negative weights in "
+                          f"{int(neg_all.sum())} of {n_trials} trials (the average "
+                          f"extrapolates); see the 'negative_weights' column",
+                          NegativeWeightWarning, stacklevel=2)
+        inits[m] = {k: torch.stack([p[k] for p in per_trial]) for k in PARAM_NAMES}
+        weights[m], negative[m] = w_all, neg_all
+
+    # one population: agents ordered trial-major, methods within a trial
+    M = len(methods)
+    params = {k: torch.stack([inits[m][k] for m in methods], dim=1).flatten(0, 1)
+              for k in PARAM_NAMES}
+    seeds = [agent_seed(s, "target", 0) for s in trial_seeds for _ in methods]
+    res = train_population(ts.size, [ts.target_goal] * (n_trials * M), seeds, dcfg,
+                           params=params,
+                           progress=f"fine-tune x{n_trials * M}" if progress else False)
+    rows = []
+    for t, s in enumerate(trial_seeds):
+        for j, m in enumerate(methods):
+            a = t * M + j
+            rows.append({"grid_size": ts.size, "target_reading": ts.reading, "trial": t,
+                         "trial_seed": s, "method": m,
+                         "weighting": weighting if m in ("algorithm1", "algorithm2") else "",
+                         "weights": json.dumps([round(float(x), 6) for x in weights[m][t]]),
+                         "negative_weights": bool(negative[m][t]),
+                         "initial_fraction": float(res.initial_fraction[a]),
+                         "steps_to_converge": int(res.steps_to_converge[a]),
+                         "censored": bool(res.censored[a]),
+                         "wall_s": float(res.converge_wall_s[a])})
+    return GridResult(table=pd.DataFrame(rows, columns=COLUMNS), tasks=ts, bases=bases,
+                      alignments=aligns, align_losses=np.asarray(losses), similarities=sims,
+                      weights=weights, init_params=inits, finetune=res, lang_emb=emb)
+
+
+def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``table`` to ``path`` atomically (temp file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            table.to_csv(f, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def paired_ratio(table: pd.DataFrame, num: str = "algorithm2",
+                 den: str = "algorithm1") -> pd.DataFrame:
+    """Per trial: steps of ``num`` / steps of ``den`` (and whether either was censored)."""
+    piv = table.pivot_table(index=["grid_size", "target_reading", "trial"], columns="method",
+                            values="steps_to_converge", aggfunc="first")
+    cen = table.pivot_table(index=["grid_size", "target_reading", "trial"], columns="method",
+                            values="censored", aggfunc="first")
+    out = pd.DataFrame({"ratio": piv[num] / piv[den].clip(lower=1),
+                        "censored": cen[num].astype(bool) | cen[den].astype(bool)})
+    return out.reset_index()
