@@ -103,6 +103,25 @@ class Alignment(torch.nn.Module):
         return self.project_language(emb) @ self.project_policy(flat).T
 
 
+def init_alignment(lang_emb: torch.Tensor, policies: torch.Tensor,
+                   config: AlignConfig | None = None, seed: int = 0) -> Alignment:
+    """An untrained :class:`Alignment` for these pairs (standardisation fitted, projections
+    random): the "before" of chapter 4. Checks the inputs like :func:`train_alignment`."""
+    cfg = config or AlignConfig()
+    if lang_emb.dim() != 2 or policies.dim() != 2:
+        raise ValueError("lang_emb and policies must be 2-D: (N, features)")
+    if lang_emb.shape[0] == 0:
+        raise ValueError("no (instruction, policy) pairs given: alignment needs at least two")
+    if lang_emb.shape[0] != policies.shape[0]:
+        raise ValueError(f"got {lang_emb.shape[0]} instructions but {policies.shape[0]} "
+                         f"policies: alignment needs one policy per instruction")
+    policies = policies.to(torch.float32)
+    mean = policies.mean(0)
+    std = policies.std(0, unbiased=False).clamp(min=1e-8) if policies.shape[0] > 1 \
+        else torch.ones_like(mean)
+    return Alignment(lang_emb.shape[1], mean, std, cfg.dim, seed)
+
+
 def train_alignment(lang_emb: torch.Tensor, policies: torch.Tensor,
                     config: AlignConfig | None = None, seed: int = 0,
                     progress: bool = False) -> tuple[Alignment, list[float]]:
@@ -119,19 +138,8 @@ def train_alignment(lang_emb: torch.Tensor, policies: torch.Tensor,
         ``(model, losses)`` with the loss before each step and after the last one.
     """
     cfg = config or AlignConfig()
-    if lang_emb.dim() != 2 or policies.dim() != 2:
-        raise ValueError("lang_emb and policies must be 2-D: (N, features)")
-    if lang_emb.shape[0] == 0:
-        raise ValueError("no (instruction, policy) pairs given: alignment needs at least two")
-    if lang_emb.shape[0] != policies.shape[0]:
-        raise ValueError(f"got {lang_emb.shape[0]} instructions but {policies.shape[0]} "
-                         f"policies: alignment needs one policy per instruction")
-    lang_emb = lang_emb.to(torch.float32)
-    policies = policies.to(torch.float32)
-    mean = policies.mean(0)
-    std = policies.std(0, unbiased=False).clamp(min=1e-8) if policies.shape[0] > 1 \
-        else torch.ones_like(mean)
-    model = Alignment(lang_emb.shape[1], mean, std, cfg.dim, seed)
+    model = init_alignment(lang_emb, policies, cfg, seed)
+    lang_emb, policies = lang_emb.to(torch.float32), policies.to(torch.float32)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
     losses = []
     for _ in tqdm(range(cfg.epochs), desc="alignment", disable=not progress, leave=False):

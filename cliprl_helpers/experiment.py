@@ -220,3 +220,22 @@ def paired_ratio(table: pd.DataFrame, num: str = "algorithm2",
     out = pd.DataFrame({"ratio": piv[num] / piv[den].clip(lower=1),
                         "censored": cen[num].astype(bool) | cen[den].astype(bool)})
     return out.reset_index()
+
+
+def finetune_curves(result: GridResult) -> pd.DataFrame:
+    """Tidy learning curves of the target fine-tuning: trial, method, env_steps, fraction."""
+    from .stats import curves_frame
+
+    methods = list(dict.fromkeys(result.table.method))
+    T, M = result.table.trial.nunique(), len(methods)
+    c = result.finetune.curve  # (K, T * M), trial-major
+    curves = c.reshape(c.shape[0], T, M).transpose(1, 0, 2)
+    return curves_frame(result.finetune.curve_steps, curves, methods, label_name="method")
+
+
+def initial_policy_maps(result: GridResult, trial: int = 0) -> dict[str, np.ndarray]:
+    """Greedy action per cell ``(n*n,)`` of each method's initial network in ``trial``."""
+    from .dqn import greedy_actions
+
+    return {m: greedy_actions({k: v[trial:trial + 1] for k, v in p.items()})[0].numpy()
+            for m, p in result.init_params.items()}

@@ -42,7 +42,9 @@ def load_encoder(model: str | os.PathLike = DEFAULT_MODEL):
     Raises ``ValueError`` when the model cannot be found, saying how to name a local one.
     """
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a weight-loading bar per call is noise in notebooks
     path = _resolve(model)
     offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
     try:

@@ -99,3 +99,48 @@ def legend_outside(ax, **kwargs):
 
 __all__: Sequence[str] = ["PALETTE", "set_theme", "plot_goals", "plot_policy_arrows",
                           "legend_outside"]
+
+
+METHOD_ORDER = ["scratch", "algorithm1", "algorithm2", "oracle"]
+METHOD_LABELS = {"scratch": "scratch", "algorithm1": "Algorithm 1 (language)",
+                 "algorithm2": "Algorithm 2 (CLIP)", "oracle": "oracle (nearest goal)"}
+
+
+def plot_steps(table, x: str = "method", hue: str | None = None, ax=None,
+               title: str | None = None, order=None):
+    """Steps to converge: one dot per run, the mean with a 95% bootstrap interval on top.
+
+    Censored runs (no convergence within the budget) are drawn as hollow triangles at the
+    budget, so they are visible and counted rather than dropped.
+    """
+    import pandas as pd
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    df = pd.DataFrame(table).copy()
+    if order is None and x == "method":
+        order = [m for m in METHOD_ORDER if m in set(df.method)]
+    kw = dict(data=df, x=x, y="steps_to_converge", hue=hue, order=order, ax=ax)
+    sns.stripplot(**kw, dodge=hue is not None, alpha=0.45, size=4, legend=False,
+                  palette=PALETTE if hue else None, color=None if hue else PALETTE[4])
+    sns.pointplot(**kw, dodge=0.4 if hue else False, errorbar=("ci", 95), linestyle="none",
+                  markers="D", capsize=0.15, palette=PALETTE if hue else None,
+                  color=None if hue else "black", err_kws={"linewidth": 1.5})
+    cens = df[df.censored.astype(bool)]
+    if len(cens):
+        ax.scatter([], [], marker="^", facecolor="none", edgecolor="black",
+                   label=f"censored at budget ({len(cens)})")
+        cats = order or list(dict.fromkeys(df[x]))
+        pos = {c: i for i, c in enumerate(cats)}
+        ax.scatter([pos[v] for v in cens[x]], cens.steps_to_converge, marker="^",
+                   facecolor="none", edgecolor="black", s=60, zorder=4)
+    ax.set_ylabel("env steps to converge (per agent)")
+    if x == "method":
+        ax.set_xticks(range(len(order)))
+        ax.set_xticklabels([METHOD_LABELS.get(m, m) for m in order], rotation=15)
+        ax.set_xlabel("")
+    if title:
+        ax.set_title(title)
+    if hue or len(cens):
+        legend_outside(ax)
+    return ax
