@@ -11,11 +11,12 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: all venv book test unit nbval bookbuild bench lint clean help
+.PHONY: all venv book test unit nbval bookbuild bench lint clean help sweep
 
 help:
 	@echo "make book   build the website into _build/html (sets up .venv first)"
 	@echo "make test   run unit tests, nbval on every notebook and a -W book build"
+	@echo "make sweep  run the experiment over grid sizes 8 10 15 25 with papermill (runs/)"
 	@echo "make bench  print the speed ratios of the batched code"
 	@echo "make clean  remove _build/ (keeps .venv/, runs/, artifacts/)"
 
@@ -31,7 +32,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch $(STAMP)
 
+# The full sweep (4 grid sizes x 2 readings x 10 trials) feeds chapter 6; finished runs are reused.
+sweep: $(STAMP)
+	$(PY) -m cliprl_helpers.sweep --jobs 2
+
 book: $(STAMP)
+	$(PY) -m cliprl_helpers.sweep --jobs 2
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"

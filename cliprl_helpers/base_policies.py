@@ -118,7 +118,7 @@ def train_base_policies(size: int, bases: dict[str, tuple[int, int]], trial_seed
         seeds = [agent_seed(s, "base", i) for s in todo for i in range(N)]
         p0 = init_params(size, cfg.hidden, init_seeds(todo, N, init_mode))
         res = train_population(size, goals * len(todo), seeds, cfg, params=p0,
-                               progress="base policies" if progress else False)
+                               progress=f"base policies {size}x{size}" if progress else False)
         for t, s in enumerate(todo):
             sl = slice(t * N, (t + 1) * N)
             tensors = {k: v[sl] for k, v in res.params.items()}

@@ -1,0 +1,233 @@
+"""The papermill batch runner: ``python -m cliprl_helpers.sweep`` (chapter 6).
+
+For each grid size and target reading it executes the experiment notebook
+(``notebooks/05_clip_transfer.ipynb``) with papermill, writing
+
+    <out>/grid-<n>/<reading>/05_clip_transfer.ipynb   the executed notebook
+    <out>/grid-<n>/<reading>/results.csv              its results table
+    <out>/grid-<n>/<reading>/params.json              the parameters that produced them
+
+and gathers every results table into ``<out>/summary.csv``. A (grid size, reading) whose three
+files exist with the same parameters is skipped (``--force`` reruns it). Files are written
+under temporary names and renamed on success, so an interrupted run leaves nothing that
+looks finished; a failing notebook is kept as ``*.failed.ipynb`` and the sweep exits 1.
+Bad command lines exit 2 with a message and write nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from .artifacts import project_root
+from .tasks import READINGS
+
+DEFAULT_SIZES = (8, 10, 15, 25)
+#: Chapters the sweep can run: name -> notebook. Extra chapters add themselves here.
+CHAPTERS = {"05": "notebooks/05_clip_transfer.ipynb"}
+
+
+class SweepError(Exception):
+    """A bad command line: reported with exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m cliprl_helpers.sweep",
+        description="Run the CLIP-RL experiment notebooks with papermill over grid sizes and "
+                    "target readings, then gather runs/summary.csv.")
+    p.add_argument("--grid-sizes", nargs="+", type=int, default=list(DEFAULT_SIZES),
+                   metavar="N", help="grid sizes to run (integers >= 4; default: 8 10 15 25)")
+    p.add_argument("--trials", type=int, default=10,
+                   help="independent trials per grid size and reading (default: 10)")
+    p.add_argument("--seed", type=int, default=0, help="first trial seed (default: 0)")
+    p.add_argument("--readings", nargs="+", default=list(READINGS), metavar="READING",
+                   help=f"target readings: {', '.join(READINGS)} (default: both)")
+    p.add_argument("--chapters", nargs="+", default=["05"], metavar="CH",
+                   help=f"chapters to run: {', '.join(CHAPTERS)} (default: 05)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="notebooks run in parallel processes (default: 1)")
+    p.add_argument("--out", default="runs", help="output directory (default: runs/)")
+    p.add_argument("--force", action="store_true",
+                   help="rerun (grid size, reading) pairs that are already finished")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"),
+                   help="extra notebook parameter passed to papermill (repeatable); the "
+                        "value is read as YAML, e.g. -p weighting softmax")
+    return p
+
+
+def _notebook_parameters(path: Path) -> dict:
+    import papermill
+
+    return papermill.inspect_notebook(str(path))
+
+
+def plan(args: argparse.Namespace, root: Path) -> list[dict]:
+    """Validate the command line and return the jobs; raises :class:`SweepError`."""
+    bad = [n for n in args.grid_sizes if n < 4]
+    if bad:
+        raise SweepError(f"grid size(s) {bad} too small: the paper's task set needs sizes >= 4")
+    if args.trials < 1:
+        raise SweepError(f"--trials must be a positive integer, got {args.trials}")
+    if args.jobs < 1:
+        raise SweepError(f"--jobs must be a positive integer, got {args.jobs}")
+    bad = [r for r in args.readings if r not in READINGS]
+    if bad:
+        raise SweepError(f"unknown reading(s) {bad}: allowed are {', '.join(READINGS)}")
+    bad = [c for c in args.chapters if c not in CHAPTERS]
+    if bad:
+        raise SweepError(f"unknown chapter(s) {bad}: allowed are {', '.join(CHAPTERS)}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise SweepError(f"--out {out} is a file; give a directory")
+    out = out.resolve()
+    import yaml
+
+    extra = {}
+    for name, value in args.parameter:
+        try:
+            extra[name] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            extra[name] = value
+    jobs = []
+    for ch in args.chapters:
+        nb = root / CHAPTERS[ch]
+        allowed = _notebook_parameters(nb)
+        reserved = {"grid_size", "readings", "n_trials", "seed", "results_csv"}
+        unknown = [n for n in extra if n not in allowed or n in reserved]
+        if unknown:
+            raise SweepError(
+                f"unknown parameter(s) {unknown} for {nb.name}: allowed are "
+                f"{', '.join(sorted(set(allowed) - reserved))} (grid size, readings, trials "
+                f"and seed have their own options)")
+        for n in dict.fromkeys(args.grid_sizes):
+            for r in dict.fromkeys(args.readings):
+                params = {"grid_size": n, "readings": [r], "n_trials": args.trials,
+                          "seed": args.seed, **extra}
+                jobs.append({"chapter": ch, "notebook": nb, "dir": out / f"grid-{n}" / r,
+                             "params": params})
+    return jobs
+
+
+def is_finished(job: dict) -> bool:
+    d = job["dir"]
+    files = [d / Path(job["notebook"]).name, d / "results.csv", d / "params.json"]
+    if not all(f.is_file() for f in files):
+        return False
+    try:
+        return json.loads((d / "params.json").read_text()) == job["params"]
+    except json.JSONDecodeError:
+        return False
+
+
+def run_job(job: dict, root: Path) -> float:
+    """Execute one notebook; returns its wall seconds. Raises RuntimeError on failure."""
+    import papermill
+
+    d: Path = job["dir"]
+    d.mkdir(parents=True, exist_ok=True)
+    name = Path(job["notebook"]).name
+    for f in (d / name, d / "results.csv", d / "params.json"):
+        f.unlink(missing_ok=True)  # whatever was there is not finished any more
+    tmp_nb = d / f".{Path(name).stem}.running.ipynb"
+    tmp_csv = d / ".results.running.csv"
+    params = {**job["params"], "results_csv": str(tmp_csv.resolve())}
+    t0 = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(job["notebook"]), str(tmp_nb), parameters=params,
+                                   cwd=str(root / "notebooks"), progress_bar=False,
+                                   kernel_name="python3")
+    except Exception as e:  # papermill raises PapermillExecutionError with the traceback
+        failed = d / name.replace(".ipynb", ".failed.ipynb")
+        if tmp_nb.exists():
+            tmp_nb.replace(failed)
+        tmp_csv.unlink(missing_ok=True)
+        raise RuntimeError(f"{job['notebook'].name} failed for {job['params']}: "
+                           f"{type(e).__name__}; the traceback is in {failed}") from None
+    tmp_csv.replace(d / "results.csv")
+    tmp_nb.replace(d / name)
+    tmp_json = d / ".params.json.running"
+    tmp_json.write_text(json.dumps(job["params"], sort_keys=True))
+    tmp_json.replace(d / "params.json")
+    return time.perf_counter() - t0
+
+
+def warm_cache(sizes: list[int], trials: int, seed: int) -> None:
+    """Train (or find) the base policies of every grid size once, before notebooks start,
+    so parallel notebooks of one size do not train the same policies twice."""
+    from .base_policies import train_base_policies
+    from .tasks import paper_tasks
+
+    for n in sizes:
+        train_base_policies(n, paper_tasks(n).bases, list(range(seed, seed + trials)),
+                            progress=f"base policies {n}x{n}")
+
+
+def gather(out: Path) -> Path | None:
+    """Concatenate every ``results.csv`` under ``out`` into ``out/summary.csv``."""
+    import pandas as pd
+
+    from .experiment import write_csv
+
+    files = sorted(out.glob("grid-*/*/results.csv"))
+    if not files:
+        return None
+    table = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    return write_csv(table, out / "summary.csv")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # argparse itself exits 2 on malformed options
+    root = project_root(Path(__file__).resolve().parent)
+    try:
+        jobs = plan(args, root)
+    except SweepError as e:
+        parser.print_usage(sys.stderr)
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 2
+    from tqdm.auto import tqdm
+
+    out = Path(args.out)
+    todo = [j for j in jobs if args.force or not is_finished(j)]
+    print(f"sweep: {len(jobs)} notebook runs, {len(jobs) - len(todo)} already finished, "
+          f"{len(todo)} to run with {args.jobs} job(s) -> {out}/", flush=True)
+    if args.jobs > 1:  # share the cores between the kernels
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.jobs)))
+    t0, failures = time.perf_counter(), []
+    if "05" in args.chapters and todo:
+        warm_cache(sorted({j["params"]["grid_size"] for j in todo}), args.trials, args.seed)
+    with tqdm(total=len(todo), desc="sweep", unit="notebook") as bar, \
+            ProcessPoolExecutor(max_workers=args.jobs,
+                                mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(run_job, j, root): j for j in todo}
+        for fut in as_completed(futures):
+            j = futures[fut]
+            try:
+                secs = fut.result()
+                bar.write(f"  done grid {j['params']['grid_size']:>3} "
+                          f"{j['params']['readings'][0]:<16} in {secs:6.1f} s")
+            except Exception as e:  # noqa: BLE001 - report every failure, keep going
+                failures.append(str(e))
+                bar.write(f"  FAILED: {e}")
+            bar.update(1)
+    summary = gather(out) if out.is_dir() else None
+    total = time.perf_counter() - t0
+    print(f"sweep: total wall time {total:.1f} s"
+          + (f"; summary: {summary}" if summary else ""), flush=True)
+    if failures:
+        print(f"sweep: {len(failures)} notebook(s) failed:\n  " + "\n  ".join(failures),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

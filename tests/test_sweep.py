@@ -1,0 +1,76 @@
+"""The papermill sweep: its command line, resuming, gathering, failures."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from cliprl_helpers import sweep
+
+
+def _run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "cliprl_helpers.sweep", *args],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "no_such_param", "1"], "unknown parameter"),
+    (["--grid-sizes", "1"], "too small"),
+    (["--grid-sizes", "ten"], "invalid int value"),
+    (["--trials", "many"], "invalid int value"),
+    (["--readings", "sideways"], "unknown reading"),
+    (["--chapters", "99"], "unknown chapter"),
+])
+def test_bad_command_lines_exit_2_and_write_nothing(tmp_path, args, message):
+    out = tmp_path / "runs"
+    r = _run(*args, "--out", str(out))
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr
+    assert not out.exists()
+
+
+def test_out_path_that_is_a_file_exits_2(tmp_path):
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    r = _run("--out", str(f))
+    assert r.returncode == 2 and "is a file" in r.stderr
+    assert f.read_text() == "x"
+
+
+def test_help_documents_every_option():
+    r = _run("--help")
+    assert r.returncode == 0
+    for opt in ("--grid-sizes", "--trials", "--readings", "--jobs", "--out", "--force", "-p",
+                "--chapters"):
+        assert opt in r.stdout
+
+
+def test_small_sweep_runs_resumes_and_gathers(tmp_path):
+    out = tmp_path / "runs"
+    args = ["--grid-sizes", "5", "--trials", "2", "--readings", "as_printed", "--out", str(out)]
+    r = _run(*args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    d = out / "grid-5" / "as_printed"
+    assert (d / "05_clip_transfer.ipynb").is_file()
+    assert json.loads((d / "params.json").read_text())["n_trials"] == 2
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 2 * 4  # trials x methods
+    assert set(summary.method) == {"scratch", "algorithm1", "algorithm2", "oracle"}
+    assert "total wall time" in r.stdout
+    again = _run(*args)
+    assert again.returncode == 0 and "1 already finished, 0 to run" in again.stdout
+    # a different parameter is not "finished"
+    assert not sweep.is_finished({"dir": d, "notebook": d / "05_clip_transfer.ipynb",
+                                  "params": {"n_trials": 3}})
+
+
+def test_failing_notebook_exits_nonzero_and_names_it(tmp_path):
+    out = tmp_path / "runs"
+    r = _run("--grid-sizes", "5", "--trials", "1", "--readings", "as_printed", "--out",
+             str(out), "-p", "weighting", "nonsense")
+    assert r.returncode == 1
+    failed = out / "grid-5" / "as_printed" / "05_clip_transfer.failed.ipynb"
+    assert str(failed) in r.stderr and failed.is_file()
+    assert not (out / "grid-5" / "as_printed" / "results.csv").exists()
