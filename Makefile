@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: all venv book test unit nbval bookbuild bench lint clean help sweep
+.PHONY: all venv book test unit nbval bookbuild bench lint clean help sweep chromium
 
 help:
 	@echo "make book   build the website into _build/html (sets up .venv first)"
@@ -45,7 +45,15 @@ book: $(STAMP)
 bookbuild: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-test: $(STAMP)
+# The browser test needs Chromium; install the Debian package when it is missing and we can.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	    echo "== installing chromium for the browser test ==" && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	    >/dev/null; } || echo "chromium not installed: the browser test will be skipped"
+
+test: $(STAMP) chromium
 	$(MAKE) --no-print-directory bookbuild
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 	  -p no:cacheprovider
