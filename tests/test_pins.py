@@ -27,3 +27,17 @@ def test_environment_yml_agrees_with_pyproject():
     conda_pins = _pins([p for p in pip_section if not p.startswith("-e")])
     assert conda_pins == py_pins
     assert pip_section[0] == "torch==2.13.0"  # torch first, pinned
+
+
+def test_publishing_workflow_is_valid_and_runs_the_readme_command():
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    wf = yaml.safe_load((root / ".github/workflows/book.yml").read_text())
+    steps = wf["jobs"]["build"]["steps"]
+    assert any(s.get("run") == "make book" for s in steps)
+    assert "make book" in (root / "README.md").read_text()
+    uses = [s.get("uses", "") for job in wf["jobs"].values() for s in job["steps"]]
+    assert any(u.startswith("actions/upload-pages-artifact") for u in uses)
+    assert any(u.startswith("actions/deploy-pages") for u in uses)
+    assert wf["jobs"]["build"]["steps"][1]["with"]["python-version"] == "3.11"
