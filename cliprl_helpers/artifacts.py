@@ -137,3 +137,27 @@ def load(directory: str | os.PathLike, name: str) -> tuple[dict[str, torch.Tenso
         raise ValueError(f"artifact weights {tpath} hold tensors {got}, but {jpath.name} "
                          f"describes {want_tensors}")
     return tensors, meta["metadata"]
+
+
+def cached_table(config: dict, compute, directory: str | os.PathLike | None = None,
+                 prefix: str = "table"):
+    """Return ``compute()`` (a pandas DataFrame), cached as CSV under a key of ``config``.
+
+    The same ``config`` reads the CSV back instead of recomputing; any change recomputes.
+    The CSV is written atomically, with ``config`` beside it as JSON.
+    """
+    import io
+
+    import pandas as pd
+
+    d = Path(directory) if directory is not None else artifacts_dir()
+    name = f"{prefix}-{cache_key(config)}"
+    csv, meta = d / f"{name}.csv", d / f"{name}.json"
+    if csv.is_file() and meta.is_file():
+        return pd.read_csv(csv)
+    table = compute()
+    buf = io.StringIO()
+    table.to_csv(buf, index=False)
+    _atomic_write(csv, buf.getvalue().encode())
+    _atomic_write(meta, json.dumps(config, indent=1, sort_keys=True, default=str).encode())
+    return pd.read_csv(csv)

@@ -68,6 +68,30 @@ class BasePolicies:
         return torch.cat([self.params[k][trial].reshape(len(self.goals), -1)
                           for k in PARAM_NAMES], dim=1)
 
+    def qvalues(self, trial: int) -> torch.Tensor:
+        """The ``N`` policies of trial ``trial`` as behaviour: Q-values of every cell,
+        flattened, ``(N, n*n*4)``."""
+        from .dqn import q_table
+
+        return q_table({k: self.params[k][trial] for k in PARAM_NAMES}).reshape(
+            len(self.goals), -1)
+
+    def subset(self, instructions: list[str]) -> BasePolicies:
+        """The same trained policies restricted to ``instructions`` (in that order)."""
+        missing = [i for i in instructions if i not in self.instructions]
+        if missing:
+            raise ValueError(f"instructions {missing} are not among the trained bases "
+                             f"{self.instructions}")
+        idx = [self.instructions.index(i) for i in instructions]
+        return BasePolicies(
+            size=self.size, instructions=list(instructions),
+            goals=[self.goals[i] for i in idx], trial_seeds=self.trial_seeds,
+            init_mode=self.init_mode, config=self.config,
+            params={k: v[:, idx] for k, v in self.params.items()},
+            table=self.table[self.table.instruction.isin(instructions)].reset_index(drop=True),
+            curve_steps=self.curve_steps, curves=self.curves[:, :, idx],
+            from_cache=self.from_cache)
+
 
 def _trial_config(size, bases, trial_seed, config, init_mode) -> dict:
     return {"kind": "base_policies", "trainer_version": TRAINER_VERSION, "size": size,

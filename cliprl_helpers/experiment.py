@@ -44,6 +44,7 @@ from .transfer import (
 )
 
 METHODS = ("scratch", "algorithm1", "algorithm2", "oracle")
+POLICY_REPRS = ("weights", "qvalues")
 COLUMNS = ["grid_size", "target_reading", "trial", "trial_seed", "method", "weighting",
            "weights", "negative_weights", "initial_fraction", "steps_to_converge", "censored",
            "wall_s"]
@@ -91,7 +92,8 @@ def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
              align_config: AlignConfig | None = None, init_mode: str = "shared",
              methods=METHODS, model: str = DEFAULT_MODEL, temperature: float = 0.1,
              cache_dir: str | Path | None = None, progress: bool = True,
-             task_set: TaskSet | None = None) -> GridResult:
+             task_set: TaskSet | None = None, bases: BasePolicies | None = None,
+             policy_repr: str = "weights") -> GridResult:
     """Run the paper's experiment on one grid size.
 
     Args:
@@ -107,7 +109,14 @@ def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
         cache_dir: base-policy cache (default ``artifacts/``).
         progress: progress bars.
         task_set: another task family (default: the paper's, via :func:`paper_tasks`).
+        bases: already trained base policies to use (e.g. a subset of a larger family, see
+            :meth:`BasePolicies.subset`); default: train or load them here.
+        policy_repr: what the alignment sees of a policy: ``"weights"`` (the flat network,
+            as in the paper) or ``"qvalues"`` (its Q-values over all cells: behaviour).
     """
+    if policy_repr not in POLICY_REPRS:
+        raise ValueError(f"unknown policy_repr {policy_repr!r}: allowed are "
+                         f"{', '.join(POLICY_REPRS)}")
     methods = check_methods(methods)
     if weighting not in WEIGHTINGS:
         raise ValueError(f"unknown weighting scheme {weighting!r}: allowed are "
@@ -121,8 +130,13 @@ def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
     trial_seeds = list(range(seed, seed + n_trials))
     N = len(base_instr)
 
-    bases = train_base_policies(ts.size, ts.bases, trial_seeds, dcfg, init_mode=init_mode,
-                                cache_dir=cache_dir, progress=progress)
+    if bases is None:
+        bases = train_base_policies(ts.size, ts.bases, trial_seeds, dcfg, init_mode=init_mode,
+                                    cache_dir=cache_dir, progress=progress)
+    elif bases.instructions != base_instr or bases.trial_seeds != trial_seeds:
+        raise ValueError(f"the given base policies ({bases.instructions}, trials "
+                         f"{bases.trial_seeds}) do not match the task set ({base_instr}, trials "
+                         f"{trial_seeds})")
     encoder = Encoder(model)
     emb = encoder([*base_instr, ts.target])  # (N + 1, dim)
     base_emb, target_emb = emb[:N], emb[N:]
@@ -132,14 +146,15 @@ def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
             "algorithm2": np.zeros((n_trials, N))}
     aligns, losses = [], []
     for t, s in enumerate(trial_seeds):
-        model_t, loss_t = train_alignment(base_emb, bases.flat(t), acfg, seed=s)
+        rep = bases.flat(t) if policy_repr == "weights" else bases.qvalues(t)
+        model_t, loss_t = train_alignment(base_emb, rep, acfg, seed=s)
         with torch.no_grad():
             proj = model_t.project_language(emb)
         sims["algorithm2"][t] = cosine_matrix(proj[N:], proj[:N])[0].numpy()
         aligns.append(model_t)
         losses.append(loss_t)
 
-    scratch = init_params(ts.size, dcfg.hidden, init_seeds(trial_seeds, 1, init_mode))
+    scratch = init_params(ts.size, dcfg.hidden, init_seeds(trial_seeds, 1, bases.init_mode))
     weights: dict[str, np.ndarray] = {}
     negative: dict[str, np.ndarray] = {}
     inits: dict[str, dict[str, torch.Tensor]] = {}
@@ -210,13 +225,14 @@ def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     return path
 
 
-def paired_ratio(table: pd.DataFrame, num: str = "algorithm2",
-                 den: str = "algorithm1") -> pd.DataFrame:
-    """Per trial: steps of ``num`` / steps of ``den`` (and whether either was censored)."""
-    piv = table.pivot_table(index=["grid_size", "target_reading", "trial"], columns="method",
-                            values="steps_to_converge", aggfunc="first")
-    cen = table.pivot_table(index=["grid_size", "target_reading", "trial"], columns="method",
-                            values="censored", aggfunc="first")
+def paired_ratio(table: pd.DataFrame, num: str = "algorithm2", den: str = "algorithm1",
+                 by=("grid_size", "target_reading")) -> pd.DataFrame:
+    """Per trial (within each ``by`` group): steps of ``num`` / steps of ``den``, and whether
+    either run was censored."""
+    index = [*by, "trial"]
+    piv = table.pivot_table(index=index, columns="method", values="steps_to_converge",
+                            aggfunc="first")
+    cen = table.pivot_table(index=index, columns="method", values="censored", aggfunc="first")
     out = pd.DataFrame({"ratio": piv[num] / piv[den].clip(lower=1),
                         "censored": cen[num].astype(bool) | cen[den].astype(bool)})
     return out.reset_index()
@@ -239,3 +255,49 @@ def initial_policy_maps(result: GridResult, trial: int = 0) -> dict[str, np.ndar
 
     return {m: greedy_actions({k: v[trial:trial + 1] for k, v in p.items()})[0].numpy()
             for m, p in result.init_params.items()}
+
+
+def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
+                  n_trials: int = 10, seed: int = 0, reading: str = "family",
+                  progress: bool = True, target_names: dict[str, str] | None = None,
+                  n_bases: int | None = None,
+                  **kwargs) -> tuple[pd.DataFrame, BasePolicies]:
+    """Hold out each target of a task family in turn; the rest are its bases.
+
+    All policies of the family are trained once (one population per trial set) and each
+    held-out run reuses them (:meth:`BasePolicies.subset`). ``kwargs`` go to
+    :func:`run_grid` (weighting, methods, init_mode, align_config, policy_repr, ...).
+
+    ``target_names`` maps a held-out instruction to the wording the target is given in
+    (e.g. a paraphrase); ``n_bases`` keeps a random subset of that many bases per target
+    (seeded by ``seed`` and the target's position).
+
+    Returns ``(table, all_policies)``; the table has a ``target`` column.
+    """
+    from tqdm.auto import tqdm
+
+    targets = list(family) if targets is None else list(targets)
+    unknown = [t for t in targets if t not in family]
+    if unknown:
+        raise ValueError(f"targets {unknown} are not in the task family {list(family)}")
+    trial_seeds = list(range(seed, seed + n_trials))
+    init_mode = kwargs.get("init_mode", "shared")
+    all_policies = train_base_policies(size, family, trial_seeds, kwargs.get("dqn_config"),
+                                       init_mode=init_mode, progress=progress)
+    tables = []
+    if n_bases is not None and not 1 <= n_bases <= len(family) - 1:
+        raise ValueError(f"n_bases must be in 1..{len(family) - 1}, got {n_bases!r}")
+    for k, target in enumerate(tqdm(targets, desc="held-out targets", disable=not progress,
+                                    leave=False)):
+        bases = {i: g for i, g in family.items() if i != target}
+        if n_bases is not None:
+            rng = np.random.default_rng([seed, k])
+            keep = sorted(rng.choice(len(bases), n_bases, replace=False).tolist())
+            bases = {i: bases[i] for j, i in enumerate(bases) if j in keep}
+        name = (target_names or {}).get(target, target)
+        ts = TaskSet(size=size, bases=bases, target=name, target_goal=family[target],
+                     reading=reading)
+        res = run_grid(size, n_trials=n_trials, seed=seed, task_set=ts,
+                       bases=all_policies.subset(list(bases)), progress=False, **kwargs)
+        tables.append(res.table.assign(target=target))
+    return pd.concat(tables, ignore_index=True), all_policies

@@ -200,3 +200,34 @@ def optimal_policy(size: int, goal: tuple[int, int]) -> np.ndarray:
     """
     mask = optimal_action_mask(size, goal)
     return np.where(mask.any(axis=1), mask.argmax(axis=1), UP).astype(np.int64)
+
+
+_ORDINAL_NAMES = {v: k for k, v in _ORDINALS.items()}
+
+
+def top_row_family(size: int) -> dict[str, tuple[int, int]]:
+    """Every top-row goal with a self-consistent name: the left half counted from the left
+    ("top left <k>"), the right half from the right ("top right <k>")."""
+    size = check_size(size)
+    if size > 2 * len(_ORDINALS):
+        raise ValueError(f"top_row_family names at most {2 * len(_ORDINALS)} columns, "
+                         f"got size {size}")
+    fam = {}
+    for c in range(size):
+        if c < (size + 1) // 2:
+            fam[f"top left {_ORDINAL_NAMES[c + 1]}"] = (0, c)
+        else:
+            fam[f"top right {_ORDINAL_NAMES[size - c]}"] = (0, c)
+    return fam
+
+
+def paraphrase(instruction: str) -> str:
+    """A different wording of a ``"top left|right <ordinal>"`` instruction.
+
+    >>> paraphrase("top left third")
+    'the third square from the left in the first row'
+    """
+    match = _INSTRUCTION_RE.match(instruction.strip().lower())
+    if match is None or match.group(2) not in _ORDINALS:
+        raise ValueError(f"cannot paraphrase {instruction!r}: expected 'top left|right <ordinal>'")
+    return f"the {match.group(2)} square from the {match.group(1)} in the first row"

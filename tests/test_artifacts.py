@@ -95,3 +95,18 @@ def test_base_policies_cache_loads_instead_of_retraining(tmp_path):
     assert changed.from_cache == [False]
     # shared init: every base task of a trial started from the same network
     assert first.table.censored.sum() == 0
+
+
+def test_cached_table_computes_once_per_config(tmp_path):
+    import pandas as pd
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"a": [1, 2]})
+
+    t1 = artifacts.cached_table({"k": 1}, compute, tmp_path)
+    t2 = artifacts.cached_table({"k": 1}, compute, tmp_path)
+    artifacts.cached_table({"k": 2}, compute, tmp_path)
+    assert len(calls) == 2 and t1.equals(t2)
