@@ -29,8 +29,13 @@ from .artifacts import project_root
 from .tasks import READINGS
 
 DEFAULT_SIZES = (8, 10, 15, 25)
-#: Chapters the sweep can run: name -> notebook. Extra chapters add themselves here.
-CHAPTERS = {"05": "notebooks/05_clip_transfer.ipynb"}
+#: Chapters the sweep can run: name -> notebook. "05" runs per (grid size, reading); the
+#: optional chapters beyond the paper run per grid size under <out>/ch<name>/.
+CHAPTERS = {"05": "notebooks/05_clip_transfer.ipynb",
+            "07": "notebooks/07_colour_world.ipynb",
+            "08": "notebooks/08_when_alignment_helps.ipynb"}
+#: Allowed grid sizes per chapter (inclusive).
+SIZE_RANGE = {"05": (4, 10_000), "07": (8, 10_000), "08": (2, 24)}
 
 
 class SweepError(Exception):
@@ -98,19 +103,32 @@ def plan(args: argparse.Namespace, root: Path) -> list[dict]:
             extra[name] = value
     jobs = []
     for ch in args.chapters:
+        lo, hi = SIZE_RANGE[ch]
+        bad = [n for n in args.grid_sizes if not lo <= n <= hi]
+        if bad:
+            raise SweepError(f"grid size(s) {bad} not allowed for chapter {ch}: sizes "
+                             f"{lo}..{hi}")
+    for ch in args.chapters:
         nb = root / CHAPTERS[ch]
         allowed = _notebook_parameters(nb)
         reserved = {"grid_size", "readings", "n_trials", "seed", "results_csv"}
-        unknown = [n for n in extra if n not in allowed or n in reserved]
+        unknown = [n for n in extra if n in reserved or all(
+            n not in _notebook_parameters(root / CHAPTERS[c]) for c in args.chapters)]
         if unknown:
             raise SweepError(
                 f"unknown parameter(s) {unknown} for {nb.name}: allowed are "
                 f"{', '.join(sorted(set(allowed) - reserved))} (grid size, readings, trials "
                 f"and seed have their own options)")
         for n in dict.fromkeys(args.grid_sizes):
+            if ch != "05":
+                params = {"grid_size": n, "n_trials": args.trials, "seed": args.seed,
+                          **{k: v for k, v in extra.items() if k in allowed}}
+                jobs.append({"chapter": ch, "notebook": nb,
+                             "dir": out / f"ch{ch}" / f"grid-{n}", "params": params})
+                continue
             for r in dict.fromkeys(args.readings):
                 params = {"grid_size": n, "readings": [r], "n_trials": args.trials,
-                          "seed": args.seed, **extra}
+                          "seed": args.seed, **{k: v for k, v in extra.items() if k in allowed}}
                 jobs.append({"chapter": ch, "notebook": nb, "dir": out / f"grid-{n}" / r,
                              "params": params})
     return jobs
@@ -176,6 +194,12 @@ def gather(out: Path) -> Path | None:
 
     from .experiment import write_csv
 
+    for ch in CHAPTERS:
+        if ch != "05":
+            files = sorted(out.glob(f"ch{ch}/grid-*/results.csv"))
+            if files:
+                write_csv(pd.concat([pd.read_csv(f) for f in files], ignore_index=True),
+                          out / f"summary-ch{ch}.csv")
     files = sorted(out.glob("grid-*/*/results.csv"))
     if not files:
         return None
@@ -212,8 +236,9 @@ def main(argv: list[str] | None = None) -> int:
             j = futures[fut]
             try:
                 secs = fut.result()
-                bar.write(f"  done grid {j['params']['grid_size']:>3} "
-                          f"{j['params']['readings'][0]:<16} in {secs:6.1f} s")
+                p = j["params"]
+                what = p["readings"][0] if "readings" in p else f"ch{j['chapter']}"
+                bar.write(f"  done grid {j['params']['grid_size']:>3} {what:<16} in {secs:6.1f} s")
             except Exception as e:  # noqa: BLE001 - report every failure, keep going
                 failures.append(str(e))
                 bar.write(f"  FAILED: {e}")
