@@ -88,7 +88,8 @@ class ColourWorldEnv(GoalGridEnv):
             grid = [["." for _ in range(self.size)] for _ in range(self.size)]
             for instr, (r, c) in self.objects.items():
                 colour, shape = instr.split()[-2:]
-                grid[r][c] = colour[0].upper() + shape[0] if instr != self.instruction else "GG"
+                mark = colour[0].upper() + {"cone": "c", "box": "x", "ball": "o"}[shape]
+                grid[r][c] = mark if instr != self.instruction else "GG"
             r, c = self.agent
             grid[r][c] = "AA"
             return "\n".join(" ".join(f"{x:>2}" for x in row) for row in grid) + "\n"

@@ -225,15 +225,22 @@ def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     return path
 
 
+#: Steps are measured at evaluations every ``eval_every * envs_per_agent`` env steps (128 by
+#: default); ratios add this resolution to both sides so that a run that starts converged
+#: (0 steps) compares finitely instead of giving a ratio of 0 or infinity.
+RATIO_RESOLUTION = DQNConfig().eval_every * DQNConfig().envs_per_agent
+
+
 def paired_ratio(table: pd.DataFrame, num: str = "algorithm2", den: str = "algorithm1",
-                 by=("grid_size", "target_reading")) -> pd.DataFrame:
-    """Per trial (within each ``by`` group): steps of ``num`` / steps of ``den``, and whether
-    either run was censored."""
+                 by=("grid_size", "target_reading"),
+                 resolution: int = RATIO_RESOLUTION) -> pd.DataFrame:
+    """Per trial (within each ``by`` group): ``(steps[num] + resolution) / (steps[den] +
+    resolution)``, and whether either run was censored."""
     index = [*by, "trial"]
     piv = table.pivot_table(index=index, columns="method", values="steps_to_converge",
                             aggfunc="first")
     cen = table.pivot_table(index=index, columns="method", values="censored", aggfunc="first")
-    out = pd.DataFrame({"ratio": piv[num] / piv[den].clip(lower=1),
+    out = pd.DataFrame({"ratio": (piv[num] + resolution) / (piv[den] + resolution),
                         "censored": cen[num].astype(bool) | cen[den].astype(bool)})
     return out.reset_index()
 
