@@ -22,6 +22,7 @@ def _run(*args, cwd=None):
     (["--trials", "many"], "invalid int value"),
     (["--readings", "sideways"], "unknown reading"),
     (["--chapters", "99"], "unknown chapter"),
+    (["--chapters", "08", "--grid-sizes", "25"], "not allowed for chapter 08"),
 ])
 def test_bad_command_lines_exit_2_and_write_nothing(tmp_path, args, message):
     out = tmp_path / "runs"
