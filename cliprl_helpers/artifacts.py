@@ -57,7 +57,8 @@ def cache_key(config: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -90,8 +91,8 @@ def save(directory: str | os.PathLike, name: str, tensors: dict[str, torch.Tenso
         "metadata": metadata,
     }
     text = json.dumps(meta, indent=1, sort_keys=True, default=_json_default)
-    _atomic_write(directory / f"{name}.safetensors", blob)
-    _atomic_write(directory / f"{name}.json", text.encode())
+    atomic_write(directory / f"{name}.safetensors", blob)
+    atomic_write(directory / f"{name}.json", text.encode())
     return directory / f"{name}.json"
 
 
@@ -146,8 +147,6 @@ def cached_table(config: dict, compute, directory: str | os.PathLike | None = No
     The same ``config`` reads the CSV back instead of recomputing; any change recomputes.
     The CSV is written atomically, with ``config`` beside it as JSON.
     """
-    import io
-
     import pandas as pd
 
     d = Path(directory) if directory is not None else artifacts_dir()
@@ -156,8 +155,6 @@ def cached_table(config: dict, compute, directory: str | os.PathLike | None = No
     if csv.is_file() and meta.is_file():
         return pd.read_csv(csv)
     table = compute()
-    buf = io.StringIO()
-    table.to_csv(buf, index=False)
-    _atomic_write(csv, buf.getvalue().encode())
-    _atomic_write(meta, json.dumps(config, indent=1, sort_keys=True, default=str).encode())
+    atomic_write(csv, table.to_csv(index=False).encode())
+    atomic_write(meta, json.dumps(config, indent=1, sort_keys=True, default=str).encode())
     return pd.read_csv(csv)

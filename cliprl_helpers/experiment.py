@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ import pandas as pd
 import torch
 
 from .alignment import AlignConfig, Alignment, train_alignment
+from .artifacts import atomic_write
 from .base_policies import BasePolicies, agent_seed, train_base_policies
 from .dqn import PARAM_NAMES, DQNConfig, TrainResult, init_params, init_seeds, train_population
 from .language import DEFAULT_MODEL, Encoder, cosine_matrix
@@ -213,15 +213,7 @@ def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
 def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``table`` to ``path`` atomically (temp file, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            table.to_csv(f, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, table.to_csv(index=False).encode())
     return path
 
 
