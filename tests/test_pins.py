@@ -41,3 +41,16 @@ def test_publishing_workflow_is_valid_and_runs_the_readme_command():
     assert any(u.startswith("actions/upload-pages-artifact") for u in uses)
     assert any(u.startswith("actions/deploy-pages") for u in uses)
     assert wf["jobs"]["build"]["steps"][1]["with"]["python-version"] == "3.11"
+
+
+def test_every_notebook_exposes_its_parameters_to_papermill():
+    import papermill
+
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        params = papermill.inspect_notebook(str(nb))
+        assert params, f"{nb.name}: no parameters cell"
+        first = next(c for c in __import__("nbformat").read(nb, 4).cells if c.cell_type == "code")
+        assert "parameters" in first.metadata.get("tags", []), nb.name
+        names = [line.split("=")[0].strip() for line in first.source.splitlines()
+                 if "=" in line and not line.startswith("#")]
+        assert sorted(params) == sorted(names), f"{nb.name}: papermill sees {sorted(params)}"
