@@ -175,10 +175,11 @@ def optimal_masks(size: int, goals) -> tuple[torch.Tensor, torch.Tensor]:
 
 def optimal_fraction(params: dict[str, torch.Tensor], masks: torch.Tensor,
                      non_goal: torch.Tensor) -> torch.Tensor:
-    """Fraction of non-goal cells whose greedy action is optimal, per agent: ``(P,)``."""
-    greedy = greedy_actions(params)
-    ok = torch.gather(masks, 2, greedy.unsqueeze(-1)).squeeze(-1) & non_goal
-    return ok.sum(-1).to(torch.float64) / non_goal.sum(-1).to(torch.float64)
+    """Fraction of non-goal cells whose greedy action is optimal, per agent: ``(P,)``.
+
+    The trainer keeps one :class:`_Evaluator` (same computation, buffers reused).
+    """
+    return _Evaluator(params, masks, non_goal)()
 
 
 def td_gradients(params: dict[str, torch.Tensor], cells: torch.Tensor, actions: torch.Tensor,
@@ -222,7 +223,8 @@ def td_gradients(params: dict[str, torch.Tensor], cells: torch.Tensor, actions: 
 
 
 class _Evaluator:
-    """:func:`optimal_fraction` with reused work buffers (the Q table of every agent)."""
+    """The exact convergence metric with reused work buffers (the Q table of every agent):
+    greedy action per cell, checked against the optimal-action masks."""
 
     def __init__(self, params, masks, non_goal):
         P, n2, H = params["W1"].shape
