@@ -62,3 +62,13 @@ def curves_frame(curve_steps: np.ndarray, curves: np.ndarray, labels: Sequence[s
     return pd.DataFrame({
         "trial": np.repeat(trial, K), label_name: np.repeat(label, K),
         "env_steps": np.tile(curve_steps[:K], T * N), "optimal_fraction": c.reshape(-1)})
+
+
+def geo_mean_ci(ratios, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Geometric mean of positive ratios with a percentile-bootstrap interval (on the logs).
+
+    Ratios multiply, so their natural average is geometric. Returns ``(gm, lo, hi)``.
+    """
+    logs = np.log(np.asarray(ratios, dtype=float))
+    lo, hi = bootstrap_ci(logs, level=level, seed=seed)
+    return float(np.exp(logs.mean())), float(np.exp(lo)), float(np.exp(hi))

@@ -159,3 +159,13 @@ def test_hand_written_gradients_match_autograd():
     for k in params:
         torch.testing.assert_close(grads[k], leaf[k].grad)
     assert torch.count_nonzero(grads["W1"][1]) == 0  # a frozen agent gets no gradient
+
+
+def test_geo_mean_ci_brackets_the_geometric_mean():
+    from cliprl_helpers import stats
+
+    gm, lo, hi = stats.geo_mean_ci([0.5, 2.0, 1.0, 1.0])
+    assert gm == pytest.approx(1.0)
+    assert lo < gm < hi
+    lo2, hi2 = stats.bootstrap_ci([1.0, 2.0, 3.0, 4.0])
+    assert 1.0 <= lo2 < 2.5 < hi2 <= 4.0
