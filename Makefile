@@ -55,14 +55,14 @@ chromium:
 
 test: $(STAMP) chromium
 	$(MAKE) --no-print-directory bookbuild
-	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
+	$(PY) -m pytest tests notebooks/*.ipynb --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 	  -p no:cacheprovider
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -p no:cacheprovider
 
 nbval: $(STAMP)
-	$(PY) -m pytest notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=900
+	$(PY) -m pytest notebooks/*.ipynb --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
