@@ -157,7 +157,7 @@ def train_base_policies(size: int, bases: dict[str, tuple[int, int]], trial_seed
                                         for w in res.converge_wall_s[sl]],
                     "population_wall_s": res.wall_s, "population_size": len(seeds)}
             artifacts.save(cache_dir, names[s], tensors, meta)
-            loaded[s] = artifacts.load(cache_dir, names[s])
+            loaded[s] = (tensors, meta)
 
     rows, curves = [], []
     K = max(len(loaded[s][0]["curve_steps"]) for s in trial_seeds)

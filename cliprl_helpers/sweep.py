@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from .artifacts import project_root
+from .artifacts import atomic_write, project_root
 from .tasks import READINGS
 
 DEFAULT_SIZES = (8, 10, 15, 25)
@@ -108,17 +108,18 @@ def plan(args: argparse.Namespace, root: Path) -> list[dict]:
         if bad:
             raise SweepError(f"grid size(s) {bad} not allowed for chapter {ch}: sizes "
                              f"{lo}..{hi}")
+    reserved = {"grid_size", "readings", "n_trials", "seed", "results_csv"}
+    params_of = {ch: set(_notebook_parameters(root / CHAPTERS[ch])) for ch in args.chapters}
+    settable = set().union(*params_of.values()) - reserved
+    unknown = [n for n in extra if n not in settable]
+    if unknown:
+        raise SweepError(
+            f"unknown parameter(s) {unknown} for chapter(s) {', '.join(args.chapters)}: "
+            f"allowed are {', '.join(sorted(settable))} (grid size, readings, trials and seed "
+            f"have their own options)")
     for ch in args.chapters:
         nb = root / CHAPTERS[ch]
-        allowed = _notebook_parameters(nb)
-        reserved = {"grid_size", "readings", "n_trials", "seed", "results_csv"}
-        unknown = [n for n in extra if n in reserved or all(
-            n not in _notebook_parameters(root / CHAPTERS[c]) for c in args.chapters)]
-        if unknown:
-            raise SweepError(
-                f"unknown parameter(s) {unknown} for {nb.name}: allowed are "
-                f"{', '.join(sorted(set(allowed) - reserved))} (grid size, readings, trials "
-                f"and seed have their own options)")
+        allowed = params_of[ch]
         for n in dict.fromkeys(args.grid_sizes):
             if ch != "05":
                 params = {"grid_size": n, "n_trials": args.trials, "seed": args.seed,
@@ -171,9 +172,7 @@ def run_job(job: dict, root: Path) -> float:
                            f"{type(e).__name__}; the traceback is in {failed}") from None
     tmp_csv.replace(d / "results.csv")
     tmp_nb.replace(d / name)
-    tmp_json = d / ".params.json.running"
-    tmp_json.write_text(json.dumps(job["params"], sort_keys=True))
-    tmp_json.replace(d / "params.json")
+    atomic_write(d / "params.json", json.dumps(job["params"], sort_keys=True).encode())
     return time.perf_counter() - t0
 
 
