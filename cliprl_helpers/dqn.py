@@ -256,7 +256,9 @@ class _Population:
         self.ids = torch.arange(P)
         self.active = torch.ones(P, dtype=torch.bool)
         self.online = {k: params[k].detach().to(torch.float32).clone() for k in PARAM_NAMES}
-        self.target = {k: v.clone() for k, v in self.online.items()}
+        # The target network enters the TD target only through max_a Q_target(s, a), and it
+        # changes only every ``target_update_every`` updates: keep that (P, n*n) table.
+        self.target_max = q_table(self.online).max(-1).values
         self.opt_state: dict[str, dict] = {}
         self.n_updates = 0
         self.masks, self.non_goal = optimal_masks(size, goals)
@@ -267,10 +269,8 @@ class _Population:
         self.draw = {name: StreamBlock(self.streams, sid, n) for name, sid, n in (
             ("start", _S_START, E), ("explore", _S_EXPLORE, E), ("action", _S_ACTION, E),
             ("sample", _S_SAMPLE, cfg.batch_size))}
-        self.buf = {"s": torch.zeros(P, C, dtype=torch.int64),
-                    "a": torch.zeros(P, C, dtype=torch.int64),
-                    "s2": torch.zeros(P, C, dtype=torch.int64),
-                    "term": torch.zeros(P, C, dtype=torch.float32)}
+        # replay buffers, one row per agent: (cell, action, next cell, terminated) per slot
+        self.buf = torch.zeros(P, C, 4, dtype=torch.int64)
         self.fill, self.ptr = 0, 0
         self.arange_e = torch.arange(E)
         self.cells = self.env.reset(u=self.draw["start"](0).reshape(-1)).view(P, E)
@@ -301,25 +301,22 @@ class _Population:
         nxt, term = nxt.view(P, E), term.view(P, E)
         # slot index shared: every agent writes E transitions per iteration
         slots = (self.ptr + self.arange_e) % C
-        self.buf["s"][:, slots], self.buf["a"][:, slots] = self.cells, actions
-        self.buf["s2"][:, slots], self.buf["term"][:, slots] = nxt, term.to(torch.float32)
+        self.buf[:, slots] = torch.stack((self.cells, actions, nxt, term.long()), -1)
         self.ptr, self.fill = (self.ptr + E) % C, min(self.fill + E, C)
         done = (term | trunc.view(P, E)).reshape(-1)
         self.cells = self.env.reset_done(done, self.draw["start"](it + 1).reshape(-1)).view(P, E)
 
     def learn(self, it: int) -> None:
-        cfg, buf = self.cfg, self.buf
+        cfg = self.cfg
         idx = (self.draw["sample"](it) * self.fill).long().clamp_(max=self.fill - 1)  # (P, B)
-        s, a = buf["s"].gather(1, idx), buf["a"].gather(1, idx)
-        s2, tm = buf["s2"].gather(1, idx), buf["term"].gather(1, idx)
-        q_next = q_values(self.target, s2).max(-1).values
-        y = STEP_REWARD + cfg.gamma * (1.0 - tm) * q_next
+        s, a, s2, term = self.buf.gather(1, idx.unsqueeze(-1).expand(-1, -1, 4)).unbind(-1)
+        q_next = self.target_max.gather(1, s2).masked_fill_(term.bool(), 0.0)
+        y = STEP_REWARD + cfg.gamma * q_next
         td_gradients(self.online, s, a, y, self.active.to(torch.float32), self.grads)
         self.opt.step()
         self.n_updates += 1
         if self.n_updates % cfg.target_update_every == 0:
-            for k in PARAM_NAMES:
-                self.target[k].copy_(self.online[k])
+            self.target_max = q_table(self.online).max(-1).values
 
     def freeze(self, rows: torch.Tensor) -> None:
         """Stop training ``rows`` ``(P,)`` bool: loss weight 0 and Adam's momentum zeroed."""
@@ -340,9 +337,9 @@ class _Population:
                                      "exp_avg": st["exp_avg"][keep].clone(),
                                      "exp_avg_sq": st["exp_avg_sq"][keep].clone()}
             self.online[k] = self.online[k].detach()[keep].clone()
-            self.target[k] = self.target[k][keep].clone()
+        self.target_max = self.target_max[keep].clone()
         self.masks, self.non_goal = self.masks[keep], self.non_goal[keep]
-        self.buf = {k: v[keep].clone() for k, v in self.buf.items()}
+        self.buf = self.buf[keep].clone()
         self.cells = self.cells[keep]
         self.env.select(keep.repeat_interleave(E))
         self.streams.select(keep)
