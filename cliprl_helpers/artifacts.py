@@ -144,12 +144,16 @@ def cached_table(config: dict, compute, directory: str | os.PathLike | None = No
                  prefix: str = "table"):
     """Return ``compute()`` (a pandas DataFrame), cached as CSV under a key of ``config``.
 
-    The same ``config`` reads the CSV back instead of recomputing; any change recomputes.
+    The same ``config`` reads the CSV back instead of recomputing; any change recomputes,
+    and so does a new :data:`cliprl_helpers.dqn.TRAINER_VERSION`.
     The CSV is written atomically, with ``config`` beside it as JSON.
     """
     import pandas as pd
 
+    from .dqn import TRAINER_VERSION  # results of training are stale once it changes
+
     d = Path(directory) if directory is not None else artifacts_dir()
+    config = {**config, "trainer_version": TRAINER_VERSION}
     name = f"{prefix}-{cache_key(config)}"
     csv, meta = d / f"{name}.csv", d / f"{name}.json"
     if csv.is_file() and meta.is_file():

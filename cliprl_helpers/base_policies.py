@@ -16,11 +16,8 @@ import pandas as pd
 import torch
 
 from . import artifacts
-from .dqn import PARAM_NAMES, DQNConfig, init_params, init_seeds, train_population
+from .dqn import PARAM_NAMES, TRAINER_VERSION, DQNConfig, init_params, init_seeds, train_population
 from .tasks import check_cell, check_size
-
-#: Bump when a change to the trainer makes old artifacts stale.
-TRAINER_VERSION = 1
 
 
 def agent_seed(trial_seed: int, role: str, index: int) -> int:

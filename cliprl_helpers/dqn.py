@@ -33,6 +33,9 @@ from .rng import StreamBlock, Streams
 from .tasks import check_cell, check_size, optimal_action_mask
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
+#: Part of every cache key of trained results; bump it when a change to the trainer can
+#: change its numbers (even by rounding), so cached policies and tables are not reused.
+TRAINER_VERSION = 2
 INIT_MODES = ("shared", "independent")
 # stream ids of the per-agent random streams
 _S_START, _S_EXPLORE, _S_ACTION, _S_SAMPLE = 1, 2, 3, 4

@@ -110,3 +110,20 @@ def test_cached_table_computes_once_per_config(tmp_path):
     t2 = artifacts.cached_table({"k": 1}, compute, tmp_path)
     artifacts.cached_table({"k": 2}, compute, tmp_path)
     assert len(calls) == 2 and t1.equals(t2)
+
+
+def test_cached_table_recomputes_after_a_trainer_change(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from cliprl_helpers import dqn
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"a": [len(calls)]})
+
+    artifacts.cached_table({"k": 1}, compute, tmp_path)
+    monkeypatch.setattr(dqn, "TRAINER_VERSION", dqn.TRAINER_VERSION + 1)
+    t = artifacts.cached_table({"k": 1}, compute, tmp_path)
+    assert len(calls) == 2 and int(t["a"][0]) == 2
