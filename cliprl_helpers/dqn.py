@@ -293,6 +293,7 @@ class _Population:
         for k, st in self.opt_state.items():
             self.opt.state[self.online[k]] = st
         self.evaluate = _Evaluator(self.online, self.masks, self.non_goal)
+        self.buf_offsets = torch.arange(self.size).unsqueeze(1) * self.cfg.buffer_size
 
     def act_and_store(self, it: int, eps: float) -> None:
         P, E, C = self.size, self.cfg.envs_per_agent, self.cfg.buffer_size
@@ -312,7 +313,8 @@ class _Population:
     def learn(self, it: int) -> None:
         cfg = self.cfg
         idx = (self.draw["sample"](it) * self.fill).long().clamp_(max=self.fill - 1)  # (P, B)
-        s, a, s2, term = self.buf.gather(1, idx.unsqueeze(-1).expand(-1, -1, 4)).unbind(-1)
+        rows = (idx + self.buf_offsets).view(-1)  # into the (P * C, 4) view of the buffers
+        s, a, s2, term = self.buf.view(-1, 4).index_select(0, rows).view(*idx.shape, 4).unbind(-1)
         q_next = self.target_max.gather(1, s2).masked_fill_(term.bool(), 0.0)
         y = STEP_REWARD + cfg.gamma * q_next
         td_gradients(self.online, s, a, y, self.active.to(torch.float32), self.grads)
