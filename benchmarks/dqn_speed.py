@@ -1,4 +1,7 @@
-"""Population DQN: 4 paper tasks x 10 seeds trained batched vs one agent at a time."""
+"""Population DQN: 4 paper tasks x 10 seeds trained batched vs one agent at a time.
+
+Each way is timed in a fresh interpreter (:func:`benchmarks.fresh.in_fresh_process`).
+"""
 
 from __future__ import annotations
 
@@ -12,50 +15,72 @@ from cliprl_helpers.base_policies import agent_seed
 from cliprl_helpers.dqn import DQNConfig, init_params, init_seeds, train_population
 from cliprl_helpers.tasks import paper_tasks
 
-
-def _warm_up(size: int, goals, seeds, init, cfg: DQNConfig) -> None:
-    """A short untimed run of both code paths (40 agents, then 1 agent).
-
-    The first training run in a process pays one-off costs (thread pools, kernel
-    dispatch caches, first-touch memory) that are not per-agent work; without a warm-up
-    they would land on whichever path is timed first.
-    """
-    short = dataclasses.replace(cfg, budget_steps=cfg.learning_starts + 64 * cfg.envs_per_agent)
-    train_population(size, goals, seeds, short, params=init, progress=False)
-    train_population(size, goals[:1], seeds[:1], short,
-                     params={k: v[:1] for k, v in init.items()}, progress=False)
+from .fresh import in_fresh_process
 
 
-def bench_dqn(size: int, n_trials: int = 10, config: DQNConfig | None = None,
-              sequential: bool = True) -> dict:
-    """Train the paper's base tasks of ``n_trials`` trials both ways; return timings."""
-    cfg = config or DQNConfig()
+def _population(size: int, n_trials: int, cfg: DQNConfig):
     bases = paper_tasks(size).bases
     trials = list(range(n_trials))
     goals = [g for _ in trials for g in bases.values()]
     seeds = [agent_seed(t, "base", i) for t in trials for i in range(len(bases))]
     init = init_params(size, cfg.hidden, init_seeds(trials, len(bases), "shared"))
-    _warm_up(size, goals, seeds, init, cfg)
+    return goals, seeds, init
 
+
+def _warm_up(size: int, goals, seeds, init, cfg: DQNConfig) -> None:
+    """A short untimed run of the path about to be timed.
+
+    The first training run in a process pays one-off costs (thread pools, kernel dispatch
+    caches, first-touch memory) that are not per-agent work.
+    """
+    short = dataclasses.replace(cfg, budget_steps=cfg.learning_starts + 64 * cfg.envs_per_agent)
+    train_population(size, goals, seeds, short, params=init, progress=False)
+
+
+def time_batched(size: int, n_trials: int = 10, config: DQNConfig | None = None) -> dict:
+    """All ``4 * n_trials`` agents as one population."""
+    cfg = config or DQNConfig()
+    goals, seeds, init = _population(size, n_trials, cfg)
+    _warm_up(size, goals, seeds, init, cfg)
     t0 = time.perf_counter()
     pop = train_population(size, goals, seeds, cfg, params=init, progress=False)
     batched_s = time.perf_counter() - t0
     steps = pop.steps_to_converge
-    out = {"size": size, "agents": len(goals), "batched_s": batched_s,
-           "batched_env_steps": pop.env_steps, "censored": int(pop.censored.sum()),
-           "median_steps": float(np.median(steps)), "max_steps": int(steps.max()),
-           # A population runs until its slowest agent is done, and one iteration can't
-           # cost less than one agent's iteration: the best any batching can do.
-           "ceiling": float(np.sum(steps) / max(int(steps.max()), 1))}
+    slowest = max(int(steps.max()), 1)
+    return {"size": size, "agents": len(goals), "batched_s": batched_s,
+            "batched_env_steps": pop.env_steps, "censored": int(pop.censored.sum()),
+            "median_steps": float(np.median(steps)), "max_steps": int(steps.max()),
+            # A population runs until its slowest agent is done, and one of its iterations
+            # can't cost less than one agent's: the best any batching can do.
+            "ceiling": float(np.sum(steps) / slowest),
+            "iter_ms_population": 1e3 * batched_s * cfg.envs_per_agent / slowest}
+
+
+def time_sequential(size: int, n_trials: int = 10, config: DQNConfig | None = None) -> dict:
+    """The same agents one at a time: the same code with a population of 1."""
+    cfg = config or DQNConfig()
+    goals, seeds, init = _population(size, n_trials, cfg)
+
+    def alone(i, c):
+        return train_population(size, [goals[i]], [seeds[i]], c,
+                                params={k: v[i:i + 1] for k, v in init.items()}, progress=False)
+
+    short = dataclasses.replace(cfg, budget_steps=cfg.learning_starts + 64 * cfg.envs_per_agent)
+    alone(0, short)  # warm-up, untimed
+    t0, steps = time.perf_counter(), 0
+    for i in tqdm(range(len(goals)), desc=f"one at a time {size}x{size}", leave=False):
+        steps += alone(i, cfg).env_steps
+    sequential_s = time.perf_counter() - t0
+    return {"sequential_s": sequential_s, "sequential_env_steps": steps,
+            "iter_ms_alone": 1e3 * sequential_s * cfg.envs_per_agent / steps}
+
+
+def bench_dqn(size: int, n_trials: int = 10, config: DQNConfig | None = None,
+              sequential: bool = True) -> dict:
+    """Both timings, each in a fresh process; the dict :func:`report` prints."""
+    out = in_fresh_process(time_batched, size, n_trials, config)
     if sequential:
-        t0, steps = time.perf_counter(), 0
-        for i in tqdm(range(len(goals)), desc=f"one at a time {size}x{size}", leave=False):
-            alone = train_population(size, [goals[i]], [seeds[i]], cfg,
-                                     params={k: v[i:i + 1] for k, v in init.items()},
-                                     progress=False)
-            steps += alone.env_steps
-        out["sequential_s"] = time.perf_counter() - t0
-        out["sequential_env_steps"] = steps
+        out.update(in_fresh_process(time_sequential, size, n_trials, config))
     return out
 
 
@@ -68,10 +93,15 @@ def report(r: dict) -> str:
              f"{r['censored']} censored)"]
     if "sequential_s" in r:
         speedup = r["sequential_s"] / r["batched_s"]
-        lines.append(f"  one at a time {r['sequential_s']:8.1f} s  "
-                     f"{r['sequential_env_steps'] / r['sequential_s']:>12,.0f} env steps/s"
-                     f"  -> speedup {speedup:.1f}x")
-        lines.append(f"  ceiling: total / slowest agent's steps = {r['ceiling']:.1f}x "
-                     f"(a population can't finish before its slowest agent); "
-                     f"reached {speedup / r['ceiling']:.0%} of it")
+        lines += [
+            f"  one at a time {r['sequential_s']:8.1f} s  "
+            f"{r['sequential_env_steps'] / r['sequential_s']:>12,.0f} env steps/s"
+            f"  -> speedup {speedup:.1f}x",
+            f"  ceiling: total / slowest agent's steps = {r['ceiling']:.1f}x "
+            f"(a population can't finish before its slowest agent); "
+            f"reached {speedup / r['ceiling']:.0%} of it",
+            f"  mean time per iteration: one agent alone {r['iter_ms_alone']:.2f} ms, "
+            f"the population (40 agents, fewer as they converge) "
+            f"{r['iter_ms_population']:.2f} ms; speedup = ceiling x "
+            f"{r['iter_ms_alone'] / r['iter_ms_population']:.2f}"]
     return "\n".join(lines)

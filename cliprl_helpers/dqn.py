@@ -9,7 +9,9 @@ Random numbers come from per-agent counter-based streams (:mod:`cliprl_helpers.r
 agent draws the same numbers alone or in a population (a test checks the whole run).
 
 The Q-network is CleanRL's small MLP on a one-hot cell: ``q(s) = W2^T relu(W1[s] + b1) + b2``
-(multiplying a one-hot vector by ``W1`` is a row lookup, which is how it is computed).
+(multiplying a one-hot vector by ``W1`` is a row lookup, which is how it is computed). The
+target network enters the TD target only through ``max_a q_target(s', a)``, so the trainer
+keeps that value for every cell, a ``(P, n*n)`` table recomputed at each target copy.
 
 Convergence is measured exactly: the fraction of non-goal cells where the greedy action is
 one of the optimal actions (:func:`cliprl_helpers.tasks.optimal_action_mask`). An agent has
