@@ -36,13 +36,21 @@ $(STAMP): pyproject.toml
 sweep: $(STAMP)
 	$(PY) -m cliprl_helpers.sweep --jobs 2
 
-book: $(STAMP)
+# Executed notebooks are cached in _build/.jupyter_cache, keyed by their code only: a change to
+# the package must drop that cache, or pages would show results of the old code.
+PKG_STAMP := _build/.package-stamp
+$(PKG_STAMP): $(wildcard cliprl_helpers/*.py)
+	rm -rf _build/.jupyter_cache _build/.doctrees
+	@mkdir -p _build && touch $@
+
+# --all: chapter 6 and the results page read runs/, which the sweep may just have changed.
+book: $(STAMP) $(PKG_STAMP)
 	$(PY) -m cliprl_helpers.sweep --jobs 2
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
 
-bookbuild: $(STAMP)
+bookbuild: $(STAMP) $(PKG_STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 # The browser test needs Chromium; install the Debian package when it is missing and we can.
