@@ -43,14 +43,33 @@ def test_publishing_workflow_is_valid_and_runs_the_readme_command():
     assert wf["jobs"]["build"]["steps"][1]["with"]["python-version"] == "3.11"
 
 
+def papermill_params(nb) -> list[str]:
+    """Names assigned in a notebook's first code cell (its papermill parameters)."""
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    return [line.split("=")[0].strip() for line in first.source.splitlines()
+            if "=" in line and not line.startswith("#")]
+
+
 def test_every_notebook_exposes_its_parameters_to_papermill():
     import papermill
 
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         params = papermill.inspect_notebook(str(nb))
         assert params, f"{nb.name}: no parameters cell"
-        first = next(c for c in __import__("nbformat").read(nb, 4).cells if c.cell_type == "code")
+        book_nb = __import__("nbformat").read(nb, 4)
+        first = next(c for c in book_nb.cells if c.cell_type == "code")
         assert "parameters" in first.metadata.get("tags", []), nb.name
-        names = [line.split("=")[0].strip() for line in first.source.splitlines()
-                 if "=" in line and not line.startswith("#")]
+        names = papermill_params(book_nb)
         assert sorted(params) == sorted(names), f"{nb.name}: papermill sees {sorted(params)}"
+
+
+def test_book_build_cannot_show_stale_sweep_results():
+    """Chapter 6 reads runs/ (written by the sweep, not by the notebook), so the execution
+    cache, keyed by code only, must not serve it; `make book` re-reads every page."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / "06_grid_size_sweep.ipynb", 4)
+    assert "summary_csv" in papermill_params(nb)
+    assert nb.metadata.get("mystnb", {}).get("execution_mode") == "force"
+    book = re.search(r"^book:.*?\n\n", (ROOT / "Makefile").read_text(), re.S | re.M).group(0)
+    assert "jupyter-book build . --all" in book and "sweep" in book
