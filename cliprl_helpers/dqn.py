@@ -261,8 +261,7 @@ class _Population:
         self.ids = torch.arange(P)
         self.active = torch.ones(P, dtype=torch.bool)
         self.online = {k: params[k].detach().to(torch.float32).clone() for k in PARAM_NAMES}
-        # The target network enters the TD target only through max_a Q_target(s, a), and it
-        # changes only every ``target_update_every`` updates: keep that (P, n*n) table.
+        # the target network, kept as its (P, n*n) table of max_a Q_target (module docstring)
         self.target_max = q_table(self.online).max(-1).values
         self.opt_state: dict[str, dict] = {}
         self.n_updates = 0
