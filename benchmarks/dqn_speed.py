@@ -28,13 +28,14 @@ def _population(size: int, n_trials: int, cfg: DQNConfig):
 
 
 def _warm_up(size: int, goals, seeds, init, cfg: DQNConfig) -> None:
-    """A short untimed run of the path about to be timed.
+    """A short untimed run of the path about to be timed (the whole population, or one agent).
 
     The first training run in a process pays one-off costs (thread pools, kernel dispatch
     caches, first-touch memory) that are not per-agent work.
     """
     short = dataclasses.replace(cfg, budget_steps=cfg.learning_starts + 64 * cfg.envs_per_agent)
-    train_population(size, goals, seeds, short, params=init, progress=False)
+    train_population(size, goals, seeds, short,
+                     params={k: v[:len(goals)] for k, v in init.items()}, progress=False)
 
 
 def time_batched(size: int, n_trials: int = 10, config: DQNConfig | None = None) -> dict:
@@ -61,16 +62,15 @@ def time_sequential(size: int, n_trials: int = 10, config: DQNConfig | None = No
     cfg = config or DQNConfig()
     goals, seeds, init = _population(size, n_trials, cfg)
 
-    def alone(i, c):
-        return train_population(size, [goals[i]], [seeds[i]], c,
+    def alone(i):
+        return train_population(size, [goals[i]], [seeds[i]], cfg,
                                 params={k: v[i:i + 1] for k, v in init.items()}, progress=False)
 
-    short = dataclasses.replace(cfg, budget_steps=cfg.learning_starts + 64 * cfg.envs_per_agent)
-    alone(0, short)  # warm-up, untimed
+    _warm_up(size, goals[:1], seeds[:1], init, cfg)
     t0, steps = time.perf_counter(), 0
     for i in tqdm(range(len(goals)), desc=f"one at a time {size}x{size}", leave=False,
                   disable=None):  # no bar when the output is not a terminal
-        steps += alone(i, cfg).env_steps
+        steps += alone(i).env_steps
     sequential_s = time.perf_counter() - t0
     return {"sequential_s": sequential_s, "sequential_env_steps": steps,
             "iter_ms_alone": 1e3 * sequential_s * cfg.envs_per_agent / steps}
