@@ -2,15 +2,22 @@
 
 Every agent has its own goal, seed, initial weights, environments, replay buffer, target
 network and random streams; what they share is only the *shape* of the computation. All
-parameters carry a leading population dimension ``P``; one forward/backward pass updates
-every agent at once. The loss is the *sum* over agents of each agent's own mean TD loss, so
-each agent's gradient is exactly the gradient it would get alone, and Adam is elementwise.
-Random numbers come from per-agent counter-based streams (:mod:`cliprl_helpers.rng`), so an
-agent draws the same numbers alone or in a population (a test checks the whole run).
+agents' weights sit in one flat ``(P, width)`` buffer (:class:`cliprl_helpers.qnet.Nets`);
+one forward/backward pass and one Adam step update every agent at once. The loss is the *sum*
+over agents of each agent's own mean TD loss, so each agent's gradient is exactly the gradient
+it would get alone, and Adam is elementwise. Random numbers come from per-agent counter-based
+streams (:mod:`cliprl_helpers.rng`), so an agent draws the same numbers alone or in a
+population.
 
-The Q-network is CleanRL's small MLP on a one-hot cell: ``q(s) = W2^T relu(W1[s] + b1) + b2``
-(multiplying a one-hot vector by ``W1`` is a row lookup, which is how it is computed). The
-target network enters the TD target only through ``max_a q_target(s', a)``, so the trainer
+**Determinism.** For a given seed the numbers do not depend on anything else: an agent trained
+alone, in a population of 2 or 40, or inside everything a grid size needs, converges at the
+same step with bit-identical weights, at any thread count (``tests/test_determinism.py`` runs
+these to convergence on 25x25). What makes that true: per-agent random streams, kernels that
+compute every agent's numbers on the same code path (the row padding explained in
+:mod:`cliprl_helpers.qnet`), and torch pinned to a fixed thread count
+(:mod:`cliprl_helpers.threads`).
+
+The target network enters the TD target only through ``max_a q_target(s', a)``, so the trainer
 keeps that value for every cell, a ``(P, n*n)`` table recomputed at each target copy.
 
 Convergence is measured exactly: the fraction of non-goal cells where the greedy action is
@@ -31,13 +38,21 @@ import torch
 from tqdm.auto import tqdm
 
 from .envs import STEP_REWARD, BatchedGoalGrid
+from .qnet import (  # noqa: F401  (re-exported: chapters use dqn.init_params, ...)
+    PARAM_NAMES,
+    Nets,
+    greedy_actions,
+    init_params,
+    q_table,
+    q_values,
+    td_gradients,
+)
 from .rng import StreamBlock, Streams
 from .tasks import check_cell, check_size, optimal_action_mask
 
-PARAM_NAMES = ("W1", "b1", "W2", "b2")
 #: Part of every cache key of trained results; bump it when a change to the trainer can
 #: change its numbers (even by rounding), so cached policies and tables are not reused.
-TRAINER_VERSION = 2
+TRAINER_VERSION = 3
 INIT_MODES = ("shared", "independent")
 # stream ids of the per-agent random streams
 _S_START, _S_EXPLORE, _S_ACTION, _S_SAMPLE = 1, 2, 3, 4
@@ -115,27 +130,6 @@ class DQNConfig:
         return asdict(self)
 
 
-def init_params(size: int, hidden: int, seeds) -> dict[str, torch.Tensor]:
-    """Initial Q-network weights for ``P = len(seeds)`` agents, one generator per seed.
-
-    The scheme is ``torch.nn.Linear``'s default (uniform in ``+-1/sqrt(fan_in)``), drawn
-    from ``torch.Generator().manual_seed(seed)``, so equal seeds give equal networks.
-
-    Returns ``{"W1": (P, n*n, H), "b1": (P, H), "W2": (P, H, 4), "b2": (P, 4)}``.
-    """
-    size = check_size(size)
-    n_in = size * size
-    out = {k: [] for k in PARAM_NAMES}
-    for seed in seeds:
-        g = torch.Generator().manual_seed(int(seed))
-        b_in, b_h = 1 / math.sqrt(n_in), 1 / math.sqrt(hidden)
-        out["W1"].append((torch.rand(n_in, hidden, generator=g) * 2 - 1) * b_in)
-        out["b1"].append((torch.rand(hidden, generator=g) * 2 - 1) * b_in)
-        out["W2"].append((torch.rand(hidden, 4, generator=g) * 2 - 1) * b_h)
-        out["b2"].append((torch.rand(4, generator=g) * 2 - 1) * b_h)
-    return {k: torch.stack(v) for k, v in out.items()}
-
-
 def init_seeds(trial_seeds, n_tasks: int, mode: str = "shared") -> list[int]:
     """Initial-weight seeds for ``n_tasks`` tasks of each trial, agents ordered trial-major.
 
@@ -149,27 +143,6 @@ def init_seeds(trial_seeds, n_tasks: int, mode: str = "shared") -> list[int]:
         for t in range(n_tasks):
             seeds.append(int(s) if mode == "shared" else int(s) * 1000 + 7919 * (t + 1))
     return seeds
-
-
-def q_values(params: dict[str, torch.Tensor], cells: torch.Tensor) -> torch.Tensor:
-    """Q-values of cells ``(P, B)`` (int64) under per-agent params: ``(P, B, 4)``."""
-    W1 = params["W1"]
-    P, n2, H = W1.shape
-    rows = (cells + torch.arange(P).unsqueeze(1) * n2).reshape(-1)
-    h = W1.reshape(P * n2, H).index_select(0, rows).view(P, -1, H)
-    h = torch.relu(h + params["b1"].unsqueeze(1))
-    return torch.bmm(h, params["W2"]) + params["b2"].unsqueeze(1)
-
-
-def q_table(params: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Q-values of every cell: ``(P, n*n, 4)``."""
-    h = torch.relu(params["W1"] + params["b1"].unsqueeze(1))
-    return torch.bmm(h, params["W2"]) + params["b2"].unsqueeze(1)
-
-
-def greedy_actions(params: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Greedy action of every cell, ``(P, n*n)`` (ties go to the lowest action id)."""
-    return q_table(params).argmax(-1)
 
 
 def optimal_masks(size: int, goals) -> tuple[torch.Tensor, torch.Tensor]:
@@ -187,44 +160,39 @@ def optimal_fraction(params: dict[str, torch.Tensor], masks: torch.Tensor,
     return _Evaluator(params, masks, non_goal)()
 
 
-def td_gradients(params: dict[str, torch.Tensor], cells: torch.Tensor, actions: torch.Tensor,
-                 targets: torch.Tensor, weights: torch.Tensor,
-                 grads: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Gradients of ``sum_p weights[p] * mean_b (q_p(s_pb, a_pb) - y_pb)**2``, by hand.
-
-    Backpropagation through the two layers is written out so that the gradient buffers
-    ``grads`` (same shapes as ``params``) are reused in place: no autograd graph and no
-    fresh full-size tensors per update, which on a CPU is most of the cost. Agent ``p``'s
-    gradient depends only on agent ``p``'s data (a unit test compares with autograd).
-
-    Args:
-        params: per-agent weights (see :func:`init_params`).
-        cells, actions: ``(P, B)`` int64 states and actions of the minibatches.
-        targets: ``(P, B)`` TD targets ``y``.
-        weights: ``(P,)`` loss weight per agent (1 = training, 0 = frozen).
-        grads: output buffers, overwritten.
-
-    Returns:
-        ``(P,)`` each agent's mean squared TD error (unweighted).
+class FlatAdam:
+    """Adam (torch's fused CPU kernel, default betas and eps) on one flat ``(P, width)``
+    tensor, called directly: the numbers of ``torch.optim.Adam(fused=True)`` without its
+    per-step Python work. Rows are agents, so agents can be frozen and dropped.
     """
-    W1, W2 = params["W1"], params["W2"]
-    P, n2, H = W1.shape
-    B = cells.shape[1]
-    rows = (cells + torch.arange(P).unsqueeze(1) * n2).reshape(-1)
-    pre = W1.reshape(P * n2, H).index_select(0, rows).view(P, B, H) + params["b1"].unsqueeze(1)
-    h = torch.relu(pre)
-    q = torch.baddbmm(params["b2"].unsqueeze(1), h, W2)  # (P, B, 4)
-    err = q.gather(2, actions.unsqueeze(-1)).squeeze(-1) - targets  # (P, B)
-    g = err * (weights.unsqueeze(1) * (2.0 / B))
-    dq = torch.zeros_like(q).scatter_(2, actions.unsqueeze(-1), g.unsqueeze(-1))
-    torch.bmm(h.transpose(1, 2), dq, out=grads["W2"])
-    torch.sum(dq, 1, out=grads["b2"])
-    dh = torch.bmm(dq, W2.transpose(1, 2)).mul_(pre > 0)
-    torch.sum(dh, 1, out=grads["b1"])
-    gW1 = grads["W1"]
-    gW1.zero_()
-    gW1.view(P * n2, H).index_add_(0, rows, dh.view(P * B, H))
-    return (err * err).mean(1)
+
+    betas, eps = (0.9, 0.999), 1e-8
+
+    def __init__(self, flat: torch.Tensor, lr: float):
+        self.lr = float(lr)
+        self.exp_avg = torch.zeros_like(flat)
+        self.exp_avg_sq = torch.zeros_like(flat)
+        self.step_t = torch.zeros((), dtype=torch.float32)
+
+    def step(self, flat: torch.Tensor, grad: torch.Tensor) -> None:
+        self.step_t += 1
+        torch._fused_adam_([flat], [grad], [self.exp_avg], [self.exp_avg_sq], [],
+                           [self.step_t], amsgrad=False, lr=self.lr, beta1=self.betas[0],
+                           beta2=self.betas[1], weight_decay=0.0, eps=self.eps,
+                           maximize=False, grad_scale=None, found_inf=None)
+
+    def freeze(self, rows: torch.Tensor) -> None:
+        """Stop moving the weights of ``rows`` ``(P,)`` bool, from now on.
+
+        Their loss weight is already 0, so their gradients are exactly 0; zeroing their first
+        moment makes every later update ``-lr * 0 / (sqrt(v) + eps) = 0``, so their weights
+        stay bit-for-bit what they were at convergence.
+        """
+        self.exp_avg[rows] = 0.0
+
+    def select(self, keep: torch.Tensor) -> None:
+        """Keep only the rows where ``keep`` ``(P,)`` is True."""
+        self.exp_avg, self.exp_avg_sq = self.exp_avg[keep].clone(), self.exp_avg_sq[keep].clone()
 
 
 class _Evaluator:
@@ -238,11 +206,14 @@ class _Evaluator:
         self.h = torch.empty(P, n2, H)
         self.q = torch.empty(P, n2, 4)
 
-    def __call__(self) -> torch.Tensor:
+    def table(self) -> torch.Tensor:
+        """Q-values of every cell ``(P, n*n, 4)``, in a reused buffer."""
         p = self.params
         torch.add(p["W1"], p["b1"].unsqueeze(1), out=self.h).relu_()
-        torch.baddbmm(p["b2"].unsqueeze(1), self.h, p["W2"], out=self.q)
-        greedy = self.q.argmax(-1, keepdim=True)
+        return torch.baddbmm(p["b2"].unsqueeze(1), self.h, p["W2"], out=self.q)
+
+    def __call__(self) -> torch.Tensor:
+        greedy = self.table().argmax(-1, keepdim=True)
         ok = torch.gather(self.masks, 2, greedy).squeeze(-1) & self.non_goal
         return ok.sum(-1).to(torch.float64) / self.n_non_goal
 
@@ -252,7 +223,7 @@ class _Population:
 
     Row ``i`` of every tensor belongs to agent ``ids[i]``. :meth:`compact` drops rows of
     converged agents so that their cost stops; each agent's own numbers are untouched, so
-    the result is the same as without compaction (the independence test covers it).
+    the result is the same as without compaction (the determinism tests cover it).
     """
 
     def __init__(self, size, goals, seeds, params, cfg: DQNConfig):
@@ -260,10 +231,10 @@ class _Population:
         self.cfg, self.n2 = cfg, size * size
         self.ids = torch.arange(P)
         self.active = torch.ones(P, dtype=torch.bool)
-        self.online = {k: params[k].detach().to(torch.float32).clone() for k in PARAM_NAMES}
+        self.nets = Nets.pack({k: params[k].to(torch.float32) for k in PARAM_NAMES})
         # the target network, kept as its (P, n*n) table of max_a Q_target (module docstring)
-        self.target_max = q_table(self.online).max(-1).values
-        self.opt_state: dict[str, dict] = {}
+        self.target_max = q_table(self.nets.params).max(-1).values
+        self.opt: FlatAdam | None = None
         self.n_updates = 0
         self.masks, self.non_goal = optimal_masks(size, goals)
         goal_idx = torch.tensor([r * size + c for r, c in goals], dtype=torch.int64)
@@ -284,21 +255,26 @@ class _Population:
     def size(self) -> int:
         return int(self.ids.numel())
 
+    @property
+    def online(self) -> dict[str, torch.Tensor]:
+        return self.nets.params
+
     def _build(self) -> None:
-        """(Re)create the optimizer, gradient buffers and evaluator for the current rows."""
-        self.grads = {k: torch.zeros_like(v) for k, v in self.online.items()}
-        for k in PARAM_NAMES:
-            self.online[k].grad = self.grads[k]
-        self.opt = torch.optim.Adam([self.online[k] for k in PARAM_NAMES],
-                                    lr=self.cfg.learning_rate, fused=True)
-        for k, st in self.opt_state.items():
-            self.opt.state[self.online[k]] = st
-        self.evaluate = _Evaluator(self.online, self.masks, self.non_goal)
+        """(Re)create the optimizer, gradient buffer and evaluator for the current rows.
+
+        One fused Adam over the one flat buffer: every element of every agent takes the
+        kernel's vectorised path (rows are padded, see :mod:`cliprl_helpers.qnet`).
+        """
+        flat = self.nets.flat
+        self.grads = Nets(torch.zeros_like(flat), self.nets.n_cells, self.nets.hidden)
+        if self.opt is None:
+            self.opt = FlatAdam(flat, self.cfg.learning_rate)
+        self.evaluate = _Evaluator(self.nets.params, self.masks, self.non_goal)
         self.buf_offsets = torch.arange(self.size).unsqueeze(1) * self.cfg.buffer_size
 
     def act_and_store(self, it: int, eps: float) -> None:
         P, E, C = self.size, self.cfg.envs_per_agent, self.cfg.buffer_size
-        greedy = q_values(self.online, self.cells).argmax(-1)  # (P, E)
+        greedy = self.nets.q(self.cells).argmax(-1)  # (P, E)
         explore = self.draw["explore"](it) < eps
         rand_a = (self.draw["action"](it) * 4).long().clamp_(max=3)
         actions = torch.where(explore, rand_a, greedy)
@@ -318,15 +294,15 @@ class _Population:
         s, a, s2, term = self.buf.view(-1, 4).index_select(0, rows).view(*idx.shape, 4).unbind(-1)
         q_next = self.target_max.gather(1, s2).masked_fill_(term.bool(), 0.0)
         y = STEP_REWARD + cfg.gamma * q_next
-        td_gradients(self.online, s, a, y, self.active.to(torch.float32), self.grads)
-        self.opt.step()
+        td_gradients(self.nets, s, a, y, self.active.to(torch.float32), self.grads)
+        self.opt.step(self.nets.flat, self.grads.flat)
         self.n_updates += 1
         if self.n_updates % cfg.target_update_every == 0:
-            self.target_max = q_table(self.online).max(-1).values
+            self.target_max = self.evaluate.table().amax(-1)
 
     def freeze(self, rows: torch.Tensor) -> None:
         """Stop training ``rows`` ``(P,)`` bool: loss weight 0 and Adam's momentum zeroed."""
-        _freeze(self.opt, rows)
+        self.opt.freeze(rows)
         self.active = self.active & ~rows
 
     def compact(self, keep: torch.Tensor) -> None:
@@ -335,14 +311,10 @@ class _Population:
             return
         E = self.cfg.envs_per_agent
         self.ids, self.active = self.ids[keep], self.active[keep]
-        self.opt_state = {}
-        for k in PARAM_NAMES:
-            st = getattr(self, "opt", None) and self.opt.state.get(self.online[k])
-            if st:
-                self.opt_state[k] = {"step": st["step"].clone(),
-                                     "exp_avg": st["exp_avg"][keep].clone(),
-                                     "exp_avg_sq": st["exp_avg_sq"][keep].clone()}
-            self.online[k] = self.online[k].detach()[keep].clone()
+        if self.opt is not None:
+            self.opt.select(keep)
+        self.nets = Nets(self.nets.flat.detach()[keep].clone(), self.nets.n_cells,
+                         self.nets.hidden)
         self.target_max = self.target_max[keep].clone()
         self.masks, self.non_goal = self.masks[keep], self.non_goal[keep]
         self.buf = self.buf[keep].clone()
@@ -383,21 +355,6 @@ class TrainResult:
     wall_s: float
     env_steps: int
     config: DQNConfig = field(default_factory=DQNConfig)
-
-
-def _freeze(opt: torch.optim.Adam, agents: torch.Tensor) -> None:
-    """Stop Adam from moving the weights of ``agents`` ``(P,)`` bool, from now on.
-
-    Their loss weight is already 0, so their gradients are exactly 0; zeroing their first
-    moment makes every later Adam update ``-lr * 0 / (sqrt(v) + eps) = 0``, so their weights
-    stay bit-for-bit what they were at convergence.
-    """
-    with torch.no_grad():
-        for p in opt.param_groups[0]["params"]:
-            state = opt.state.get(p)
-            if state and "exp_avg" in state:
-                keep = (~agents).view(-1, *([1] * (p.dim() - 1)))
-                state["exp_avg"].mul_(keep)
 
 
 def _check_population(size, goals, seeds, params):

@@ -141,24 +141,52 @@ def test_mismatched_population_raises():
 
 
 def test_hand_written_gradients_match_autograd():
+    from cliprl_helpers import qnet
+
     P, size, H, B = 3, 4, 8, 5
-    params = dqn.init_params(size, H, [0, 1, 2])
+    nets = qnet.Nets.pack(dqn.init_params(size, H, [0, 1, 2]))
     g = torch.Generator().manual_seed(0)
     cells = torch.randint(0, size * size, (P, B), generator=g)
     actions = torch.randint(0, 4, (P, B), generator=g)
+    cells[0], actions[0, :3] = 5, 2  # repeated cells and actions accumulate
     targets = torch.randn(P, B, generator=g)
     weights = torch.tensor([1.0, 0.0, 1.0])
-    grads = {k: torch.full_like(v, 7.0) for k, v in params.items()}  # overwritten
-    mse = dqn.td_gradients(params, cells, actions, targets, weights, grads)
+    grads = qnet.Nets.zeros(P, size * size, H)
+    grads.flat.fill_(7.0)  # overwritten, padding included
+    mse = dqn.td_gradients(nets, cells, actions, targets, weights, grads)
+    auto, auto_mse = qnet.td_gradients_autograd(nets, cells, actions, targets, weights)
+    torch.testing.assert_close(mse, auto_mse)
+    torch.testing.assert_close(grads.flat, auto)
+    assert torch.count_nonzero(grads.flat[1]) == 0  # a frozen agent gets no gradient
 
-    leaf = {k: v.clone().requires_grad_(True) for k, v in params.items()}
-    q = dqn.q_values(leaf, cells).gather(2, actions.unsqueeze(-1)).squeeze(-1)
-    per_agent = ((q - targets) ** 2).mean(1)
-    (per_agent * weights).sum().backward()
-    torch.testing.assert_close(mse, per_agent.detach())
+
+def test_flat_layout_round_trips_and_pads_rows():
+    from cliprl_helpers import qnet
+
+    params = dqn.init_params(5, 24, [3, 4])
+    nets = qnet.Nets.pack(params)
+    assert nets.width % 16 == 0 and nets.width % 24 == 0
+    back = nets.unpack()
     for k in params:
-        torch.testing.assert_close(grads[k], leaf[k].grad)
-    assert torch.count_nonzero(grads["W1"][1]) == 0  # a frozen agent gets no gradient
+        assert torch.equal(back[k], params[k]) and back[k].is_contiguous()
+    q = dqn.q_values(params, torch.tensor([[0, 7], [24, 3]]))
+    assert torch.equal(nets.q(torch.tensor([[0, 7], [24, 3]])), q)
+    with pytest.raises(ValueError, match=r"flat buffer must have shape \(P, "):
+        qnet.Nets(torch.zeros(2, 10), 25, 24)
+
+
+def test_flat_adam_is_torch_fused_adam_to_the_bit():
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(3, 32, generator=g)
+    b = a.clone().requires_grad_(True)
+    ours = dqn.FlatAdam(a, lr=1e-2)
+    ref = torch.optim.Adam([b], lr=1e-2, fused=True)
+    for _ in range(5):
+        grad = torch.randn(3, 32, generator=g)
+        ours.step(a, grad)
+        b.grad = grad.clone()
+        ref.step()
+    assert torch.equal(a, b.detach())
 
 
 def test_geo_mean_ci_brackets_the_geometric_mean():
