@@ -140,7 +140,7 @@ def train_alignment(lang_emb: torch.Tensor, policies: torch.Tensor,
     cfg = config or AlignConfig()
     model = init_alignment(lang_emb, policies, cfg, seed)
     lang_emb, policies = lang_emb.to(torch.float32), policies.to(torch.float32)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, fused=True)
     losses = []
     for _ in tqdm(range(cfg.epochs), desc="alignment", disable=not progress, leave=False):
         loss = clip_loss(model.similarity(lang_emb, policies), cfg.delta)

@@ -18,10 +18,11 @@ The result is a tidy table, one row per (trial, method).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +32,10 @@ import torch
 from .alignment import AlignConfig, Alignment, train_alignment
 from .artifacts import atomic_write
 from .base_policies import BasePolicies, agent_seed, train_base_policies
-from .dqn import PARAM_NAMES, DQNConfig, TrainResult, init_params, init_seeds, train_population
+from .dqn import PARAM_NAMES, DQNConfig, TrainResult, init_params, init_seeds
 from .language import DEFAULT_MODEL, Encoder, cosine_matrix
-from .tasks import TaskSet, paper_tasks
+from .tasks import READINGS, TaskSet, paper_tasks
+from .training import Job, train_jobs
 from .transfer import (
     WEIGHTINGS,
     NegativeWeightWarning,
@@ -87,14 +89,54 @@ class GridResult:
     lang_emb: torch.Tensor
 
 
-def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
+_ALIGNMENTS: dict[str, tuple[Alignment, list[float]]] = {}
+
+
+def _alignment(lang_emb: torch.Tensor, policies: torch.Tensor, cfg: AlignConfig,
+               seed: int) -> tuple[Alignment, list[float]]:
+    """:func:`train_alignment`, remembered in this process: a trial's alignment does not
+    depend on the target, so both readings (and every weighting) reuse it."""
+    h = hashlib.sha256(repr((seed, asdict(cfg))).encode())
+    for t in (lang_emb, policies):
+        h.update(t.detach().to(torch.float32).contiguous().numpy().tobytes())
+    key = h.hexdigest()
+    if key not in _ALIGNMENTS:
+        _ALIGNMENTS[key] = train_alignment(lang_emb, policies, cfg, seed=seed)
+    return _ALIGNMENTS[key]
+
+
+@dataclass
+class GridPlan:
+    """What :func:`plan_grid` prepares: the inputs of the fine-tuning population ``job``
+    (agents trial-major, methods within a trial) and what led to them (see
+    :class:`GridResult` for the fields)."""
+
+    tasks: TaskSet
+    bases: BasePolicies
+    methods: list[str]
+    weighting: str
+    trial_seeds: list[int]
+    alignments: list[Alignment]
+    align_losses: np.ndarray
+    similarities: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray]
+    negative: dict[str, np.ndarray]
+    init_params: dict[str, dict[str, torch.Tensor]]
+    lang_emb: torch.Tensor
+    job: Job
+
+
+def plan_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
              n_trials: int = 10, seed: int = 0, dqn_config: DQNConfig | None = None,
              align_config: AlignConfig | None = None, init_mode: str = "shared",
              methods=METHODS, model: str = DEFAULT_MODEL, temperature: float = 0.1,
              cache_dir: str | Path | None = None, progress: bool = True,
              task_set: TaskSet | None = None, bases: BasePolicies | None = None,
-             policy_repr: str = "weights") -> GridResult:
-    """Run the paper's experiment on one grid size.
+             policy_repr: str = "weights") -> GridPlan:
+    """Everything before fine-tuning on one grid size: bases, alignments, initial networks.
+
+    Arguments as :func:`run_grid`; returns a :class:`GridPlan` whose ``job`` is the
+    fine-tuning population.
 
     Args:
         size: grid side.
@@ -147,7 +189,7 @@ def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
     aligns, losses = [], []
     for t, s in enumerate(trial_seeds):
         rep = bases.flat(t) if policy_repr == "weights" else bases.qvalues(t)
-        model_t, loss_t = train_alignment(base_emb, rep, acfg, seed=s)
+        model_t, loss_t = _alignment(base_emb, rep, acfg, s)
         with torch.no_grad():
             proj = model_t.project_language(emb)
         sims["algorithm2"][t] = cosine_matrix(proj[N:], proj[:N])[0].numpy()
@@ -184,16 +226,24 @@ def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
         inits[m] = {k: torch.stack([p[k] for p in per_trial]) for k in PARAM_NAMES}
         weights[m], negative[m] = w_all, neg_all
 
-    # one population: agents ordered trial-major, methods within a trial
     M = len(methods)
     params = {k: torch.stack([inits[m][k] for m in methods], dim=1).flatten(0, 1)
               for k in PARAM_NAMES}
     seeds = [agent_seed(s, "target", 0) for s in trial_seeds for _ in methods]
-    res = train_population(ts.size, [ts.target_goal] * (n_trials * M), seeds, dcfg,
-                           params=params,
-                           progress=f"fine-tune x{n_trials * M}" if progress else False)
+    job = Job(ts.size, [ts.target_goal] * (n_trials * M), seeds, params, dcfg,
+              label=f"finetune-{ts.reading}")
+    return GridPlan(tasks=ts, bases=bases, methods=methods, weighting=weighting,
+                    trial_seeds=trial_seeds, alignments=aligns, align_losses=np.asarray(losses),
+                    similarities=sims, weights=weights, negative=negative, init_params=inits,
+                    lang_emb=emb, job=job)
+
+
+def finish_grid(plan: GridPlan, res: TrainResult) -> GridResult:
+    """The :class:`GridResult` of a plan whose fine-tuning population gave ``res``."""
+    ts, methods, weights, negative = plan.tasks, plan.methods, plan.weights, plan.negative
+    weighting, M = plan.weighting, len(plan.methods)
     rows = []
-    for t, s in enumerate(trial_seeds):
+    for t, s in enumerate(plan.trial_seeds):
         for j, m in enumerate(methods):
             a = t * M + j
             rows.append({"grid_size": ts.size, "target_reading": ts.reading, "trial": t,
@@ -205,9 +255,55 @@ def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
                          "steps_to_converge": int(res.steps_to_converge[a]),
                          "censored": bool(res.censored[a]),
                          "wall_s": float(res.converge_wall_s[a])})
-    return GridResult(table=pd.DataFrame(rows, columns=COLUMNS), tasks=ts, bases=bases,
-                      alignments=aligns, align_losses=np.asarray(losses), similarities=sims,
-                      weights=weights, init_params=inits, finetune=res, lang_emb=emb)
+    return GridResult(table=pd.DataFrame(rows, columns=COLUMNS), tasks=ts, bases=plan.bases,
+                      alignments=plan.alignments, align_losses=plan.align_losses,
+                      similarities=plan.similarities, weights=weights,
+                      init_params=plan.init_params, finetune=res, lang_emb=plan.lang_emb)
+
+
+def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
+             n_trials: int = 10, seed: int = 0, dqn_config: DQNConfig | None = None,
+             align_config: AlignConfig | None = None, init_mode: str = "shared",
+             methods=METHODS, model: str = DEFAULT_MODEL, temperature: float = 0.1,
+             cache_dir: str | Path | None = None, progress: bool = True,
+             task_set: TaskSet | None = None, bases: BasePolicies | None = None,
+             policy_repr: str = "weights") -> GridResult:
+    """Run the paper's experiment on one grid size.
+
+    Args:
+        size: grid side.
+        reading: ``"as_printed"`` or ``"self_consistent"`` target (ignored with ``task_set``).
+        weighting: how similarities become weights (:data:`transfer.WEIGHTINGS`).
+        n_trials: independent trials, seeds ``seed .. seed + n_trials - 1``.
+        dqn_config, align_config: hyperparameters.
+        init_mode: ``"shared"`` or ``"independent"`` initial networks of a trial.
+        methods: which of :data:`METHODS` to fine-tune.
+        model: sentence-transformers model for ``tau``.
+        temperature: of the ``softmax`` weighting.
+        cache_dir: cache of trained base policies and fine-tuning results (default
+            ``artifacts/``): a run with the same inputs loads instead of training.
+        progress: progress bars.
+        task_set: another task family (default: the paper's, via :func:`paper_tasks`).
+        bases: already trained base policies to use (e.g. a subset of a larger family, see
+            :meth:`BasePolicies.subset`); default: train or load them here.
+        policy_repr: what the alignment sees of a policy: ``"weights"`` (the flat network,
+            as in the paper) or ``"qvalues"`` (its Q-values over all cells: behaviour).
+    """
+    plan = plan_grid(size, reading, weighting, n_trials, seed, dqn_config, align_config,
+                     init_mode, methods, model, temperature, cache_dir, progress, task_set,
+                     bases, policy_repr)
+    [res] = train_jobs([plan.job], cache_dir=cache_dir, progress=progress)
+    return finish_grid(plan, res)
+
+
+def prepare_grid(size: int, readings=READINGS, cache_dir: str | Path | None = None,
+                 progress: bool = True, **kwargs) -> None:
+    """Train everything ``run_grid(size, reading, **kwargs)`` needs for every reading, as
+    one base population and one merged fine-tuning population, into the cache; later
+    ``run_grid`` calls with the same arguments load it (the sweep calls this first)."""
+    plans = [plan_grid(size, r, cache_dir=cache_dir, progress=progress, **kwargs)
+             for r in readings]
+    train_jobs([p.job for p in plans], cache_dir=cache_dir, progress=progress)
 
 
 def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:

@@ -1,14 +1,18 @@
 """The papermill batch runner: ``python -m cliprl_helpers.sweep`` (chapter 6).
 
-For each grid size and target reading it executes the experiment notebook
-(``notebooks/05_clip_transfer.ipynb``) with papermill, writing
+For each grid size it first trains everything the experiment needs at that size, every
+reading, trial and method, as one base population and one merged fine-tuning population
+(:func:`cliprl_helpers.experiment.prepare_grid`, into the ``artifacts/`` cache), then executes
+the experiment notebook (``notebooks/05_clip_transfer.ipynb``) with papermill for all the
+readings, which finds its training in the cache. It writes
 
-    <out>/grid-<n>/<reading>/05_clip_transfer.ipynb   the executed notebook
-    <out>/grid-<n>/<reading>/results.csv              its results table
-    <out>/grid-<n>/<reading>/params.json              the parameters that produced them
+    <out>/grid-<n>/05_clip_transfer.ipynb   the executed notebook
+    <out>/grid-<n>/results.csv              its results table
+    <out>/grid-<n>/params.json              the parameters that produced them
 
-and gathers every results table into ``<out>/summary.csv``. A (grid size, reading) whose three
-files exist with the same parameters is skipped (``--force`` reruns it). Files are written
+and gathers every results table into ``<out>/summary.csv``. A grid size whose three files
+exist with the same parameters is skipped (``--force`` reruns it). Grid sizes run in
+parallel worker processes (``--jobs``), largest first. Files are written
 under temporary names and renamed on success, so an interrupted run leaves nothing that
 looks finished; a failing notebook is kept as ``*.failed.ipynb`` and the sweep exits 1.
 Bad command lines exit 2 with a message and write nothing.
@@ -22,6 +26,7 @@ import multiprocessing
 import os
 import sys
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -127,12 +132,12 @@ def plan(args: argparse.Namespace, root: Path) -> list[dict]:
                 jobs.append({"chapter": ch, "notebook": nb,
                              "dir": out / f"ch{ch}" / f"grid-{n}", "params": params})
                 continue
-            for r in dict.fromkeys(args.readings):
-                params = {"grid_size": n, "readings": [r], "n_trials": args.trials,
-                          "seed": args.seed, **{k: v for k, v in extra.items() if k in allowed}}
-                jobs.append({"chapter": ch, "notebook": nb, "dir": out / f"grid-{n}" / r,
-                             "params": params})
-    return jobs
+            params = {"grid_size": n, "readings": list(dict.fromkeys(args.readings)),
+                      "n_trials": args.trials, "seed": args.seed,
+                      **{k: v for k, v in extra.items() if k in allowed}}
+            jobs.append({"chapter": ch, "notebook": nb, "dir": out / f"grid-{n}",
+                         "params": params})
+    return sorted(jobs, key=lambda j: -j["params"]["grid_size"])  # longest first
 
 
 def is_finished(job: dict) -> bool:
@@ -155,10 +160,16 @@ def run_job(job: dict, root: Path) -> float:
     name = Path(job["notebook"]).name
     for f in (d / name, d / "results.csv", d / "params.json"):
         f.unlink(missing_ok=True)  # whatever was there is not finished any more
-    tmp_nb = d / f".{Path(name).stem}.running.ipynb"
-    tmp_csv = d / ".results.running.csv"
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # never shared with another sweep
+    tmp_nb = d / f".{Path(name).stem}.{tag}.running.ipynb"
+    tmp_csv = d / f".results.{tag}.running.csv"
     params = {**job["params"], "results_csv": str(tmp_csv.resolve())}
     t0 = time.perf_counter()
+    if job["chapter"] == "05":
+        try:
+            _prepare(job["params"])
+        except Exception:  # noqa: BLE001 - the notebook meets the same error and records it
+            pass
     try:
         papermill.execute_notebook(str(job["notebook"]), str(tmp_nb), parameters=params,
                                    cwd=str(root / "notebooks"), progress_bar=False,
@@ -176,15 +187,14 @@ def run_job(job: dict, root: Path) -> float:
     return time.perf_counter() - t0
 
 
-def warm_cache(sizes: list[int], trials: int, seed: int) -> None:
-    """Train (or find) the base policies of every grid size once, before notebooks start,
-    so parallel notebooks of one size do not train the same policies twice."""
-    from .base_policies import train_base_policies
-    from .tasks import paper_tasks
+def _prepare(params: dict) -> None:
+    """Train (or find) everything chapter 5 will ask for with ``params``, in as few
+    populations as possible (the notebook then loads it from the cache)."""
+    from .experiment import prepare_grid
 
-    for n in sizes:
-        train_base_policies(n, paper_tasks(n).bases, list(range(seed, seed + trials)),
-                            progress=f"base policies {n}x{n}")
+    kwargs = {k: v for k, v in params.items()
+              if k not in ("grid_size", "readings", "results_csv")}
+    prepare_grid(params["grid_size"], params["readings"], progress=False, **kwargs)
 
 
 def gather(out: Path) -> Path | None:
@@ -199,7 +209,8 @@ def gather(out: Path) -> Path | None:
             if files:
                 write_csv(pd.concat([pd.read_csv(f) for f in files], ignore_index=True),
                           out / f"summary-ch{ch}.csv")
-    files = sorted(out.glob("grid-*/*/results.csv"))
+    files = sorted(out.glob("grid-*/results.csv"),
+                   key=lambda f: int(f.parent.name.removeprefix("grid-")))
     if not files:
         return None
     table = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
@@ -220,13 +231,12 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     todo = [j for j in jobs if args.force or not is_finished(j)]
-    print(f"sweep: {len(jobs)} notebook runs, {len(jobs) - len(todo)} already finished, "
-          f"{len(todo)} to run with {args.jobs} job(s) -> {out}/", flush=True)
+    print(f"sweep: {len(jobs)} notebook runs (one per chapter and grid size), "
+          f"{len(jobs) - len(todo)} already finished, {len(todo)} to run with {args.jobs} "
+          f"job(s) -> {out}/", flush=True)
     if args.jobs > 1:  # share the cores between the kernels
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.jobs)))
     t0, failures = time.perf_counter(), []
-    if "05" in args.chapters and todo:
-        warm_cache(sorted({j["params"]["grid_size"] for j in todo}), args.trials, args.seed)
     with tqdm(total=len(todo), desc="sweep", unit="notebook") as bar, \
             ProcessPoolExecutor(max_workers=args.jobs,
                                 mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -235,9 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             j = futures[fut]
             try:
                 secs = fut.result()
-                p = j["params"]
-                what = p["readings"][0] if "readings" in p else f"ch{j['chapter']}"
-                bar.write(f"  done grid {j['params']['grid_size']:>3} {what:<16} in {secs:6.1f} s")
+                bar.write(f"  done chapter {j['chapter']}, grid {j['params']['grid_size']:>3} "
+                          f"in {secs:6.1f} s")
             except Exception as e:  # noqa: BLE001 - report every failure, keep going
                 failures.append(str(e))
                 bar.write(f"  FAILED: {e}")

@@ -53,7 +53,7 @@ def test_small_sweep_runs_resumes_and_gathers(tmp_path):
     args = ["--grid-sizes", "5", "--trials", "2", "--readings", "as_printed", "--out", str(out)]
     r = _run(*args)
     assert r.returncode == 0, r.stderr[-2000:]
-    d = out / "grid-5" / "as_printed"
+    d = out / "grid-5"
     assert (d / "05_clip_transfer.ipynb").is_file()
     assert json.loads((d / "params.json").read_text())["n_trials"] == 2
     summary = pd.read_csv(out / "summary.csv")
@@ -72,6 +72,6 @@ def test_failing_notebook_exits_nonzero_and_names_it(tmp_path):
     r = _run("--grid-sizes", "5", "--trials", "1", "--readings", "as_printed", "--out",
              str(out), "-p", "weighting", "nonsense")
     assert r.returncode == 1
-    failed = out / "grid-5" / "as_printed" / "05_clip_transfer.failed.ipynb"
+    failed = out / "grid-5" / "05_clip_transfer.failed.ipynb"
     assert str(failed) in r.stderr and failed.is_file()
-    assert not (out / "grid-5" / "as_printed" / "results.csv").exists()
+    assert not (out / "grid-5" / "results.csv").exists()
