@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .alignment import AlignConfig, Alignment, train_alignment
+from . import artifacts
+from .alignment import AlignConfig, Alignment, init_alignment, train_alignment
 from .artifacts import atomic_write
 from .base_policies import BasePolicies, agent_seed, train_base_policies
 from .dqn import PARAM_NAMES, DQNConfig, TrainResult, init_params, init_seeds
@@ -93,16 +94,37 @@ _ALIGNMENTS: dict[str, tuple[Alignment, list[float]]] = {}
 
 
 def _alignment(lang_emb: torch.Tensor, policies: torch.Tensor, cfg: AlignConfig,
-               seed: int) -> tuple[Alignment, list[float]]:
-    """:func:`train_alignment`, remembered in this process: a trial's alignment does not
-    depend on the target, so both readings (and every weighting) reuse it."""
+               seed: int, cache_dir: str | Path | None) -> tuple[Alignment, list[float]]:
+    """:func:`train_alignment`, cached in this process and on disk under a hash of its
+    inputs: a trial's alignment does not depend on the target, so both readings, every
+    weighting and every later run reuse it."""
     h = hashlib.sha256(repr((seed, asdict(cfg))).encode())
     for t in (lang_emb, policies):
         h.update(t.detach().to(torch.float32).contiguous().numpy().tobytes())
     key = h.hexdigest()
-    if key not in _ALIGNMENTS:
-        _ALIGNMENTS[key] = train_alignment(lang_emb, policies, cfg, seed=seed)
-    return _ALIGNMENTS[key]
+    if key in _ALIGNMENTS:
+        return _ALIGNMENTS[key]
+    directory = Path(cache_dir) if cache_dir is not None else artifacts.artifacts_dir()
+    name = f"align-{key[:16]}"
+    if artifacts.exists(directory, name):
+        tensors, meta = artifacts.load(directory, name)
+        model = init_alignment(lang_emb, policies, cfg, seed)
+        losses = tensors.pop("losses").tolist()
+        try:
+            if meta.get("key") != key or len(losses) != cfg.epochs + 1:
+                raise RuntimeError("key or loss curve does not match")
+            model.load_state_dict(tensors)
+        except RuntimeError as e:
+            raise ValueError(f"cached alignment {name} in {directory} does not fit its inputs "
+                             f"({e}); delete it to retrain") from None
+        model.eval()
+    else:
+        model, losses = train_alignment(lang_emb, policies, cfg, seed=seed)
+        artifacts.save(directory, name, {**model.state_dict(),
+                                         "losses": torch.tensor(losses, dtype=torch.float64)},
+                       {"key": key, "seed": seed, "config": asdict(cfg)})
+    _ALIGNMENTS[key] = (model, losses)
+    return model, losses
 
 
 @dataclass
@@ -172,6 +194,7 @@ def plan_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
     trial_seeds = list(range(seed, seed + n_trials))
     N = len(base_instr)
 
+    encoder = Encoder(model)  # a model that cannot be loaded fails before any training
     if bases is None:
         bases = train_base_policies(ts.size, ts.bases, trial_seeds, dcfg, init_mode=init_mode,
                                     cache_dir=cache_dir, progress=progress)
@@ -179,7 +202,6 @@ def plan_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
         raise ValueError(f"the given base policies ({bases.instructions}, trials "
                          f"{bases.trial_seeds}) do not match the task set ({base_instr}, trials "
                          f"{trial_seeds})")
-    encoder = Encoder(model)
     emb = encoder([*base_instr, ts.target])  # (N + 1, dim)
     base_emb, target_emb = emb[:N], emb[N:]
 
@@ -189,7 +211,7 @@ def plan_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
     aligns, losses = [], []
     for t, s in enumerate(trial_seeds):
         rep = bases.flat(t) if policy_repr == "weights" else bases.qvalues(t)
-        model_t, loss_t = _alignment(base_emb, rep, acfg, s)
+        model_t, loss_t = _alignment(base_emb, rep, acfg, s, cache_dir)
         with torch.no_grad():
             proj = model_t.project_language(emb)
         sims["algorithm2"][t] = cosine_matrix(proj[N:], proj[:N])[0].numpy()

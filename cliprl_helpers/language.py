@@ -59,25 +59,62 @@ def load_encoder(model: str | os.PathLike = DEFAULT_MODEL):
 
 
 class Encoder:
-    """``tau(l)``: instruction -> embedding, cached per (model, text) for the encoder's life.
+    """``tau(l)``: instruction -> embedding, cached per (model, text).
+
+    Embeddings are also kept on disk (``<artifacts>/embeddings-<model key>.json``), so a
+    process that only needs texts it has seen before never loads the model (loading it is
+    most of a chapter's start-up time). The model is loaded on first need, or at once when
+    no embedding of it is stored yet (so a model that cannot be found fails here).
 
     Args:
         model: a sentence-transformers name or directory (default: the bundled
             all-MiniLM-L6-v2).
+        cache_dir: where the embedding file lives (default ``artifacts/``); ``False`` keeps
+            embeddings in memory only.
     """
 
-    def __init__(self, model: str | os.PathLike = DEFAULT_MODEL):
+    def __init__(self, model: str | os.PathLike = DEFAULT_MODEL,
+                 cache_dir: str | os.PathLike | bool | None = None):
+        if not isinstance(model, (str, os.PathLike)) or not str(model).strip():
+            raise ValueError(f"model must be a sentence-transformers name or directory, "
+                             f"got {model!r}")
         self.model_name = str(model)
-        self._model = load_encoder(model)
+        self._model = None
         self._cache: dict[str, np.ndarray] = {}
+        self._file: Path | None = None
+        if cache_dir is not False:
+            from .artifacts import artifacts_dir, cache_key
+
+            d = Path(cache_dir) if cache_dir not in (None, True) else artifacts_dir()
+            key = cache_key({"model": self.model_name, "resolved": _resolve(model)})
+            self._file = d / f"embeddings-{key}.json"
+            self._cache.update(_read_embeddings(self._file))
+        if not self._cache:  # never loaded before: find out now whether it can be
+            self.check()
+
+    @property
+    def model(self):
+        """The ``SentenceTransformer`` (loaded on first use)."""
+        if self._model is None:
+            self._model = load_encoder(self.model_name)
+        return self._model
+
+    def check(self) -> Encoder:
+        """Load the model now (raises ``ValueError`` if it cannot be found); returns self."""
+        self.model  # noqa: B018 - loading is the point
+        return self
 
     @property
     def dim(self) -> int:
         """Embedding size."""
-        return int(self._model.get_embedding_dimension())
+        if self._cache:
+            return int(next(iter(self._cache.values())).shape[0])
+        return int(self.model.get_embedding_dimension())
 
     def __call__(self, texts: list[str] | tuple[str, ...]) -> torch.Tensor:
         """Embeddings ``(len(texts), dim)`` as ``float32``; texts must be non-empty strings."""
+        if isinstance(texts, str):
+            raise ValueError(f"give a list of instructions, not one string: [{texts!r}]")
         texts = list(texts)
         if not texts:
             raise ValueError("no instructions given: pass at least one string")
@@ -86,11 +123,42 @@ class Encoder:
             raise ValueError(f"instructions must be non-empty strings, got {bad!r}")
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
-            vecs = self._model.encode(missing, convert_to_numpy=True, show_progress_bar=False,
-                                      normalize_embeddings=False)
+            vecs = self.model.encode(missing, convert_to_numpy=True, show_progress_bar=False,
+                                     normalize_embeddings=False)
             for t, v in zip(missing, vecs, strict=True):
                 self._cache[t] = v.astype(np.float32)
+            if self._file is not None:
+                _write_embeddings(self._file, self._cache)
         return torch.from_numpy(np.stack([self._cache[t] for t in texts]))
+
+
+def _read_embeddings(path: Path) -> dict[str, np.ndarray]:
+    """The embeddings stored in ``path``; a missing or damaged file is an empty cache."""
+    import json
+    import warnings
+
+    if not path.is_file():
+        return {}
+    try:
+        raw = json.loads(path.read_text())
+        out = {str(t): np.asarray(v, dtype=np.float32) for t, v in raw.items()}
+        dims = {v.shape for v in out.values()}
+        if len(dims) > 1 or any(v.ndim != 1 or not np.isfinite(v).all() for v in out.values()):
+            raise ValueError("vectors of different sizes or non-finite values")
+        return out
+    except (ValueError, TypeError, AttributeError) as e:
+        warnings.warn(f"ignoring the damaged embedding cache {path} ({e}); it is rebuilt",
+                      stacklevel=3)
+        return {}
+
+
+def _write_embeddings(path: Path, cache: dict[str, np.ndarray]) -> None:
+    import json
+
+    from .artifacts import atomic_write
+
+    merged = {**_read_embeddings(path), **cache}  # keep what another process added
+    atomic_write(path, json.dumps({t: v.tolist() for t, v in merged.items()}).encode())
 
 
 def cosine_matrix(a: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:

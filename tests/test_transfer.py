@@ -122,9 +122,30 @@ def test_encoder_offline_default_and_cache():
         enc([])
 
 
+def test_encoder_keeps_embeddings_on_disk_and_does_not_load_the_model_again(
+        tmp_path, monkeypatch):
+    first = language.Encoder(cache_dir=tmp_path)(["go to the red cone", "top left first"])
+    monkeypatch.setattr(language, "load_encoder",
+                        lambda *a: pytest.fail("model loaded although embeddings are stored"))
+    again = language.Encoder(cache_dir=tmp_path)(["top left first", "go to the red cone"])
+    assert torch.equal(again, first[[1, 0]])
+    with pytest.raises(ValueError, match="not one string"):
+        language.Encoder(cache_dir=tmp_path)("top left first")
+
+
+def test_a_damaged_embedding_cache_is_ignored_with_a_warning(tmp_path):
+    enc = language.Encoder(cache_dir=tmp_path)
+    enc(["top left first"])
+    [f] = tmp_path.glob("embeddings-*.json")
+    f.write_text('{"top left first": [1.0, "x"]}')
+    with pytest.warns(UserWarning, match="damaged embedding cache"):
+        again = language.Encoder(cache_dir=tmp_path)(["top left first"])
+    torch.testing.assert_close(again, enc(["top left first"]))
+
+
 def test_encoder_missing_model_says_how_to_fix(tmp_path):
     with pytest.raises(ValueError, match="cannot load sentence model.*local sentence-transformers"):
-        language.Encoder(str(tmp_path / "no-such-model"))
+        language.Encoder(str(tmp_path / "no-such-model"), cache_dir=tmp_path)
 
 
 def test_experiment_rejects_bad_methods_and_weighting():
