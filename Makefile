@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: all venv book test unit nbval bookbuild bench lint clean help sweep chromium
+.PHONY: all venv book test unit nbval nbval-test bookbuild bench lint clean help sweep chromium
 
 help:
 	@echo "make book   build the website into _build/html (sets up .venv first)"
@@ -61,16 +61,28 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
 	    >/dev/null; } || echo "chromium not installed: the browser test will be skipped"
 
+# make test: unit tests and nbval in parallel (two cores, one torch thread each); nbval
+# executes every chapter once (heavy ones at their test parameters) and conftest.py keeps
+# those executions in _build/executed/; the -W -n book build renders them (no second
+# execution); then the browser test opens the pages.
 test: $(STAMP) chromium
-	$(MAKE) --no-print-directory bookbuild
-	$(PY) -m pytest tests notebooks/*.ipynb --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
-	  -p no:cacheprovider
+	rm -rf _build/executed _build/staged _build/html
+	@mkdir -p _build
+	$(PY) tools/notebook_test.py prepare > _build/nbtest.list
+	$(MAKE) --no-print-directory -j2 -O unit nbval-test
+	$(PY) tools/notebook_test.py stage
+	$(VENV)/bin/jupyter-book build _build/staged --path-output . -W -n --keep-going
+	$(PY) -m pytest tests/test_browser.py -p no:cacheprovider
 
 unit: $(STAMP)
-	$(PY) -m pytest tests -p no:cacheprovider
+	$(PY) -m pytest tests --ignore=tests/test_browser.py -p no:cacheprovider
+
+nbval-test: $(STAMP)
+	CLIPRL_EXECUTED_DIR=_build/executed $(PY) -m pytest $$(cat _build/nbtest.list) \
+	  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
 
 nbval: $(STAMP)
-	$(PY) -m pytest notebooks/*.ipynb --nbval-lax --nbval-current-env --nbval-cell-timeout=900
+	$(PY) -m pytest notebooks/[0-9]*.ipynb --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run

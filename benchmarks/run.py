@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from . import dqn_speed, env_speed
+from . import dqn_speed, env_speed, grad_speed, sweep_speed
 from .fresh import in_fresh_process
 
 SPEEDUP_GOAL = 20.0  # at 40 agents, batched vs one at a time
@@ -27,6 +27,10 @@ def main() -> None:
         if size == 25:
             ok = r["censored"] == 0 and r["batched_s"] < 60
             print(f"  40 agents on 25x25 converged in under 60 s: {'yes' if ok else 'NO'}")
+    for size in (10, 25):
+        print(grad_speed.report(in_fresh_process(grad_speed.bench_grad, size)), flush=True)
+    for trials in (10, 30):
+        print(sweep_speed.report(sweep_speed.bench_sweep(trials)), flush=True)
     print(f"benchmarks took {time.perf_counter() - t0:.0f} s")
 
 

@@ -1,0 +1,33 @@
+"""pytest hook for `make test`: keep what nbval executed, so the book is built from it.
+
+With ``CLIPRL_EXECUTED_DIR`` set, every notebook nbval runs is written there after its last
+cell, with the outputs of this run (figures included) in place of the stored ones, under the
+chapter's own name (a ``.test-`` copy made by ``tools/notebook_test.py`` counts as its
+chapter). Nothing changes for nbval's comparison itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def pytest_runtest_teardown(item, nextitem):
+    out = os.environ.get("CLIPRL_EXECUTED_DIR")
+    if not out or type(item).__name__ != "IPyNbCell":
+        return
+    if item.test_outputs is not None:
+        item.cell.outputs = list(item.test_outputs)
+        item.cell.execution_count = item.cell_num + 1
+    if nextitem is not None and nextitem.parent is item.parent:
+        return
+    import nbformat
+
+    nb = item.parent.nb
+    nb.metadata.get("mystnb", {}).pop("execution_mode", None)  # the staged book does not run
+    name = Path(str(item.parent.fspath)).name.removeprefix(".test-")
+    path = Path(out) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{name}.tmp")
+    nbformat.write(nb, tmp)
+    tmp.replace(path)

@@ -1,0 +1,85 @@
+"""`make test`'s notebook steps: every chapter is executed once, by nbval, and the book is
+built from those executions.
+
+    python tools/notebook_test.py prepare   # print the notebooks nbval should run
+    python tools/notebook_test.py stage     # lay out _build/staged/ from nbval's executions
+
+``prepare``: a chapter whose stored defaults are heavy lists smaller parameters in its
+metadata (``"cliprl": {"test_parameters": {...}}``); for it, papermill writes a parameterised
+copy ``notebooks/.test-<name>.ipynb`` (not executed; its stored outputs, which nbval compares,
+are kept). The notebooks to run are printed one per line: the copy where there is one, else
+the chapter itself.
+
+While nbval runs them, ``conftest.py`` writes each executed notebook, every output included,
+to ``_build/executed/<name>.ipynb``. ``stage`` copies the book's sources to ``_build/staged/``
+with those executed notebooks in place of the chapters and execution switched off, so the
+``-W -n`` book build renders what nbval executed instead of executing every chapter again.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+EXECUTED = ROOT / "_build" / "executed"
+STAGED = ROOT / "_build" / "staged"
+TEST_PREFIX = ".test-"
+
+
+def chapters() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_parameters(path: Path) -> dict:
+    """The smaller parameters a chapter is tested with ({} if its defaults are light)."""
+    return dict(nbformat.read(path, 4).metadata.get("cliprl", {}).get("test_parameters", {}))
+
+
+def prepare() -> list[Path]:
+    import papermill
+
+    out = []
+    for path in chapters():
+        params = test_parameters(path)
+        if not params:
+            out.append(path)
+            continue
+        copy = path.with_name(TEST_PREFIX + path.name)
+        papermill.execute_notebook(str(path), str(copy), parameters=params,
+                                   prepare_only=True, progress_bar=False,
+                                   kernel_name="python3")
+        out.append(copy)
+    return out
+
+
+def stage() -> Path:
+    """Lay out ``_build/staged/``; raises if a chapter was not executed."""
+    missing = [p.name for p in chapters() if not (EXECUTED / p.name).is_file()]
+    if missing:
+        raise SystemExit(f"not executed by nbval (see its report): {', '.join(missing)}")
+    if STAGED.exists():
+        shutil.rmtree(STAGED)
+    (STAGED / "notebooks").mkdir(parents=True)
+    shutil.copytree(ROOT / "book", STAGED / "book")
+    shutil.copy(ROOT / "_toc.yml", STAGED / "_toc.yml")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["execute"]["execute_notebooks"] = "off"
+    (STAGED / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    for p in chapters():
+        shutil.copy(EXECUTED / p.name, STAGED / "notebooks" / p.name)
+    return STAGED
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["prepare"]:
+        print("\n".join(str(p.relative_to(ROOT)) for p in prepare()))
+    elif sys.argv[1:] == ["stage"]:
+        print(f"staged the book with nbval's executions in {stage().relative_to(ROOT)}/")
+    else:
+        sys.exit("usage: python tools/notebook_test.py prepare|stage")
