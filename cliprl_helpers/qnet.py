@@ -201,7 +201,7 @@ def td_gradients(nets: Nets, cells: torch.Tensor, actions: torch.Tensor,
     grads.flat.zero_()
     grads.rows.index_add_(0, torch.cat((w1_rows, b1_rows, w2_rows)),
                           torch.cat((dh, dh, h * d.unsqueeze(-1))).view(-1, H))
-    b2_at = actions + (torch.arange(P).unsqueeze(1) * nets.width + nets.b2_at)
+    b2_at = actions + (nets.base * H + nets.b2_at)  # base * H = agent * width
     grads.flat.view(-1).index_add_(0, b2_at.reshape(-1), d.reshape(-1))
     return (err * err).mean(1)
 

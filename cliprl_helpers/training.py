@@ -108,7 +108,7 @@ def split(result: TrainResult, agents) -> TrainResult:
 
 
 def _save(directory: Path, job: Job, res: TrainResult) -> None:
-    tensors = {**{k: v for k, v in res.params.items()},
+    tensors = {**res.params,
                "steps_to_converge": torch.as_tensor(res.steps_to_converge, dtype=torch.int64),
                "censored": torch.as_tensor(res.censored, dtype=torch.bool),
                "converge_wall_s": torch.as_tensor(res.converge_wall_s, dtype=torch.float64),
