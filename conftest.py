@@ -11,6 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Tests never reach a model hub (the machines that run them cannot): a model that is not
+# on disk fails at once instead of after network retries.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
 
 def pytest_runtest_teardown(item, nextitem):
     out = os.environ.get("CLIPRL_EXECUTED_DIR")

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 import torch
 from tqdm.auto import tqdm
 
+from . import checks
+
 
 @dataclass(frozen=True)
 class AlignConfig:
@@ -34,14 +36,12 @@ class AlignConfig:
     """Adam learning rate."""
 
     def __post_init__(self):
-        if isinstance(self.dim, bool) or not isinstance(self.dim, int) or self.dim < 1:
-            raise ValueError(f"dim must be a positive integer, got {self.dim!r}")
-        if not (isinstance(self.delta, (int, float)) and self.delta > 0):
-            raise ValueError(f"delta (the temperature) must be > 0, got {self.delta!r}")
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        object.__setattr__(self, "dim", checks.positive_int("dim", self.dim))
+        object.__setattr__(self, "delta", checks.positive_real("delta (the temperature)",
+                                                               self.delta))
+        object.__setattr__(self, "epochs", checks.positive_int("epochs", self.epochs))
+        object.__setattr__(self, "learning_rate", checks.positive_real("learning_rate",
+                                                                       self.learning_rate))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,8 +54,9 @@ def clip_loss(S: torch.Tensor, delta: float) -> torch.Tensor:
     delta)[j]``: row ``i`` (instruction ``i``) should pick policy ``i`` and column ``j``
     (policy ``j``) should pick instruction ``j``.
     """
-    if not delta > 0:
-        raise ValueError(f"delta (the temperature) must be > 0, got {delta!r}")
+    checks.positive_real("delta (the temperature)", delta)
+    if not isinstance(S, torch.Tensor):
+        raise ValueError(f"S must be a torch tensor, got {type(S).__name__}")
     if S.dim() != 2 or S.shape[0] != S.shape[1] or S.shape[0] == 0:
         raise ValueError(f"S must be a non-empty square matrix, got shape {tuple(S.shape)}")
     logits = S / delta
@@ -108,10 +109,16 @@ def init_alignment(lang_emb: torch.Tensor, policies: torch.Tensor,
     """An untrained :class:`Alignment` for these pairs (standardisation fitted, projections
     random): the "before" of chapter 4. Checks the inputs like :func:`train_alignment`."""
     cfg = config or AlignConfig()
+    if not isinstance(cfg, AlignConfig):
+        raise ValueError(f"config must be an AlignConfig, got {type(cfg).__name__}")
+    lang_emb = checks.finite("lang_emb (the sentence embeddings)", lang_emb)
+    policies = checks.finite("policies (the flat policy weights)", policies)
     if lang_emb.dim() != 2 or policies.dim() != 2:
-        raise ValueError("lang_emb and policies must be 2-D: (N, features)")
-    if lang_emb.shape[0] == 0:
-        raise ValueError("no (instruction, policy) pairs given: alignment needs at least two")
+        raise ValueError(f"lang_emb and policies must be 2-D: (N, features), got shapes "
+                         f"{tuple(lang_emb.shape)} and {tuple(policies.shape)}")
+    if lang_emb.shape[0] < 2:
+        raise ValueError(f"got {lang_emb.shape[0]} (instruction, policy) pair(s): alignment "
+                         f"needs at least two (with one, the contrastive loss is always 0)")
     if lang_emb.shape[0] != policies.shape[0]:
         raise ValueError(f"got {lang_emb.shape[0]} instructions but {policies.shape[0]} "
                          f"policies: alignment needs one policy per instruction")
@@ -139,7 +146,8 @@ def train_alignment(lang_emb: torch.Tensor, policies: torch.Tensor,
     """
     cfg = config or AlignConfig()
     model = init_alignment(lang_emb, policies, cfg, seed)
-    lang_emb, policies = lang_emb.to(torch.float32), policies.to(torch.float32)
+    lang_emb = torch.as_tensor(lang_emb).to(torch.float32)
+    policies = torch.as_tensor(policies).to(torch.float32)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, fused=True)
     losses = []
     for _ in tqdm(range(cfg.epochs), desc="alignment", disable=not progress, leave=False):

@@ -81,6 +81,12 @@ def save(directory: str | os.PathLike, name: str, tensors: dict[str, torch.Tenso
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"artifact name must be a plain file stem, got {name!r}")
     directory = Path(directory)
+    if not isinstance(tensors, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in tensors.items()):
+        raise ValueError(f"tensors must be a dict of name -> torch.Tensor, got "
+                         f"{type(tensors).__name__}")
+    if not isinstance(metadata, dict):
+        raise ValueError(f"metadata must be a dict, got {type(metadata).__name__}")
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     blob = st_save(tensors)
     meta = {
@@ -144,21 +150,46 @@ def cached_table(config: dict, compute, directory: str | os.PathLike | None = No
                  prefix: str = "table"):
     """Return ``compute()`` (a pandas DataFrame), cached as CSV under a key of ``config``.
 
-    The same ``config`` reads the CSV back instead of recomputing; any change recomputes,
-    and so does a new :data:`cliprl_helpers.dqn.TRAINER_VERSION`.
-    The CSV is written atomically, with ``config`` beside it as JSON.
+    The same ``config`` reads the CSV back instead of recomputing; any change recomputes.
+    ``config`` must hold everything that can change a number (callers include the trainer
+    version: see :func:`cliprl_helpers.experiment.cached_results`). The CSV is written
+    atomically, with ``config``, its row count and SHA-256 beside it as JSON; a CSV that does
+    not match them (truncated, edited, damaged) is recomputed, with a warning.
     """
+    import warnings
+
     import pandas as pd
 
-    from .dqn import TRAINER_VERSION  # results of training are stale once it changes
-
     d = Path(directory) if directory is not None else artifacts_dir()
-    config = {**config, "trainer_version": TRAINER_VERSION}
     name = f"{prefix}-{cache_key(config)}"
     csv, meta = d / f"{name}.csv", d / f"{name}.json"
     if csv.is_file() and meta.is_file():
-        return pd.read_csv(csv)
+        problem = _table_problem(csv, meta, config)
+        if not problem:
+            return pd.read_csv(csv)
+        warnings.warn(f"cached table {csv} is not usable ({problem}); recomputing it",
+                      stacklevel=2)
     table = compute()
-    atomic_write(csv, table.to_csv(index=False).encode())
-    atomic_write(meta, json.dumps(config, indent=1, sort_keys=True, default=str).encode())
+    if not isinstance(table, pd.DataFrame):
+        raise ValueError(f"compute() must return a pandas DataFrame, got {type(table).__name__}")
+    blob = table.to_csv(index=False).encode()
+    atomic_write(csv, blob)
+    atomic_write(meta, json.dumps({"config": config, "rows": len(table),
+                                   "sha256": hashlib.sha256(blob).hexdigest()},
+                                  indent=1, sort_keys=True, default=str).encode())
     return pd.read_csv(csv)
+
+
+def _table_problem(csv: Path, meta: Path, config: dict) -> str:
+    """Why a cached CSV cannot be trusted (``""`` if it can)."""
+    try:
+        info = json.loads(meta.read_text())
+        rows, digest = int(info["rows"]), info["sha256"]
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return "its JSON description is missing or damaged"
+    if cache_key(info.get("config")) != cache_key(config):
+        return "it was made from another config"
+    blob = csv.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != digest:
+        return f"its content does not match the SHA-256 recorded for its {rows} rows"
+    return ""

@@ -8,6 +8,8 @@ notebook with the same parameters loads instead of retraining.
 
 from __future__ import annotations
 
+import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +98,28 @@ def _trial_config(size, bases, trial_seed, config, init_mode) -> dict:
             "init_mode": init_mode, "dqn": config.to_dict()}
 
 
+def _mismatch(tensors: dict, meta: dict, config: dict, N: int) -> str:
+    """Why a cached artifact does not belong to ``config`` (``""`` if it does)."""
+    n2, H = config["size"] ** 2, config["dqn"]["hidden"]
+    want = {"W1": (N, n2, H), "b1": (N, H), "W2": (N, H, 4), "b2": (N, 4)}
+    for k, shape in want.items():
+        got = tuple(tensors[k].shape) if k in tensors else None
+        if got != shape:
+            return f"{k} has shape {got}, expected {shape}"
+    if "curve" not in tensors or "curve_steps" not in tensors or \
+            tuple(tensors["curve"].shape[1:]) != (N,) or \
+            tensors["curve"].shape[0] != tensors["curve_steps"].shape[0]:
+        return "the learning curve has the wrong shape"
+    if json.loads(json.dumps(meta.get("config"))) != json.loads(json.dumps(config)):
+        return "its recorded config differs"
+    for k in ("instructions", "goals", "steps_to_converge", "censored", "converge_wall_s"):
+        if not isinstance(meta.get(k), list) or len(meta[k]) != N:
+            return f"metadata {k!r} is missing or has the wrong length"
+    if not all(bool(torch.isfinite(tensors[k]).all()) for k in PARAM_NAMES):
+        return "the weights hold NaN or infinite values"
+    return ""
+
+
 def train_base_policies(size: int, bases: dict[str, tuple[int, int]], trial_seeds,
                         config: DQNConfig | None = None, init_mode: str = "shared",
                         cache_dir: str | Path | None = None, use_cache: bool = True,
@@ -133,7 +157,14 @@ def train_base_policies(size: int, bases: dict[str, tuple[int, int]], trial_seed
     if use_cache:
         for s in trial_seeds:
             if artifacts.exists(cache_dir, names[s]):
-                loaded[s] = artifacts.load(cache_dir, names[s])
+                tensors, meta = artifacts.load(cache_dir, names[s])
+                problem = _mismatch(tensors, meta, _trial_config(size, bases, s, cfg,
+                                                                 init_mode), N)
+                if problem:
+                    warnings.warn(f"cached base policies {names[s]} in {cache_dir} do not fit "
+                                  f"their config ({problem}); retraining them", stacklevel=2)
+                    continue
+                loaded[s] = (tensors, meta)
     todo = [s for s in trial_seeds if s not in loaded]
     if todo:
         seeds = [agent_seed(s, "base", i) for s in todo for i in range(N)]

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import checks
 from .envs import STEP_REWARD, BatchedGoalGrid
 from .qnet import (  # noqa: F401  (re-exported: chapters use dqn.init_params, ...)
     PARAM_NAMES,
@@ -94,37 +95,24 @@ class DQNConfig:
     """Episode step cap (None: the env default, 4 * grid size)."""
 
     def __post_init__(self):
-        def positive_int(name):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-
-        for name in ("hidden", "envs_per_agent", "buffer_size", "batch_size",
-                     "target_update_every", "eval_every"):
-            positive_int(name)
-        if isinstance(self.budget_steps, bool) or not isinstance(self.budget_steps, int) \
-                or self.budget_steps <= 0:
-            raise ValueError(f"budget_steps must be a positive integer (env steps per agent), "
-                             f"got {self.budget_steps!r}")
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if not (0 < self.gamma <= 1):
-            raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
-        for name in ("eps_start", "eps_end"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
-                raise ValueError(f"{name} must be in [0, 1], got {v!r}")
+        # every value checked (numpy integers accepted and stored as int; bools refused)
+        ints = {"hidden": 1, "envs_per_agent": 1, "buffer_size": 1, "batch_size": 1,
+                "target_update_every": 1, "eval_every": 1, "budget_steps": 1,
+                "learning_starts": 0, "eps_decay_steps": 0}
+        for name, low in ints.items():
+            object.__setattr__(self, name, checks.integer(name, getattr(self, name), low=low))
+        reals = {"learning_rate": dict(low=0, low_open=True),
+                 "gamma": dict(low=0, high=1, low_open=True),
+                 "eps_start": dict(low=0, high=1), "eps_end": dict(low=0, high=1),
+                 "threshold": dict(low=0, high=1, low_open=True)}
+        for name, bounds in reals.items():
+            object.__setattr__(self, name, checks.real(name, getattr(self, name), **bounds))
+        if self.max_episode_steps is not None:
+            object.__setattr__(self, "max_episode_steps", checks.positive_int(
+                "max_episode_steps (or None for the env default)", self.max_episode_steps))
         if self.buffer_size < self.batch_size:
             raise ValueError(f"buffer_size ({self.buffer_size}) must be >= batch_size "
                              f"({self.batch_size})")
-        if not (isinstance(self.learning_starts, int) and self.learning_starts >= 0):
-            raise ValueError(f"learning_starts must be an integer >= 0, got "
-                             f"{self.learning_starts!r}")
-        if not (isinstance(self.eps_decay_steps, int) and self.eps_decay_steps >= 0):
-            raise ValueError(f"eps_decay_steps must be an integer >= 0, got "
-                             f"{self.eps_decay_steps!r}")
-        if not (0.0 < self.threshold <= 1.0):
-            raise ValueError(f"threshold must be in (0, 1], got {self.threshold!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -278,7 +266,7 @@ class _Population:
         explore = self.draw["explore"](it) < eps
         rand_a = (self.draw["action"](it) * 4).long().clamp_(max=3)
         actions = torch.where(explore, rand_a, greedy)
-        nxt, _, term, trunc = self.env.step(actions.reshape(-1))
+        nxt, _, term, trunc = self.env.step_unchecked(actions.reshape(-1))
         nxt, term = nxt.view(P, E), term.view(P, E)
         # slot index shared: every agent writes E transitions per iteration
         slots = (self.ptr + self.arange_e) % C

@@ -20,6 +20,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from . import checks
 from .tasks import ACTION_DELTAS, ACTION_NAMES, check_cell, check_size
 
 ENV_ID = "cliprl/GoalGrid-v0"
@@ -36,9 +37,7 @@ def default_max_steps(size: int) -> int:
 def _check_max_steps(max_steps: object, size: int) -> int:
     if max_steps is None:
         return default_max_steps(size)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
-    return int(max_steps)
+    return checks.positive_int("max_steps (or None for 4 * size)", max_steps)
 
 
 def transition_table(size: int) -> np.ndarray:
@@ -216,8 +215,7 @@ class BatchedGoalGrid:
         self.n_cells = self.size * self.size
         self.max_steps = _check_max_steps(max_steps, self.size)
         self.backend = backend
-        goals_np = np.asarray(goals.cpu() if isinstance(goals, torch.Tensor) else goals,
-                              dtype=np.int64).reshape(-1)
+        goals_np = _cell_indices("goals", goals, self.n_cells, size)
         if goals_np.size == 0:
             raise ValueError("BatchedGoalGrid needs at least one env (got no goals)")
         bad = (goals_np < 0) | (goals_np >= self.n_cells)
@@ -246,7 +244,11 @@ class BatchedGoalGrid:
         if (u is None) == (starts is None):
             raise ValueError("pass exactly one of u (uniforms) or starts (cell indices)")
         if starts is not None:
-            starts = self._as(np.asarray(starts, dtype=np.int64))
+            starts = _cell_indices("starts", starts, self.n_cells, self.size)
+            if starts.shape != (self.num_envs,):
+                raise ValueError(f"starts must hold one cell per env ({self.num_envs}), got "
+                                 f"{starts.size}")
+            starts = self._as(starts)
             if bool((starts == self.goals).any()):
                 raise ValueError("a start cell equals its env's goal; start elsewhere")
             self.cells = starts
@@ -260,8 +262,19 @@ class BatchedGoalGrid:
 
         Returns ``(next_cells, rewards, terminated, truncated)``, each of shape ``(N,)``.
         Every call makes new arrays (state is replaced, never written in place), so returned
-        values stay valid; treat them as read-only.
+        values stay valid; treat them as read-only. The actions are checked (integers in
+        0..3, one per env); the trainer, whose actions are valid by construction, calls
+        :meth:`step_unchecked`.
         """
+        a = actions.cpu().numpy() if isinstance(actions, torch.Tensor) else np.asarray(actions)
+        if a.shape != (self.num_envs,) or a.dtype.kind not in "iu" or \
+                (a.size and (a.min() < 0 or a.max() > 3)):
+            raise ValueError(f"actions must be {self.num_envs} integers in 0..3 (up, right, "
+                             f"down, left), got {actions!r}")
+        return self.step_unchecked(self._as(a.astype(np.int64)))
+
+    def step_unchecked(self, actions):
+        """:meth:`step` without checking ``actions`` (the trainer's hot loop)."""
         self.cells = self.table[self.cells * 4 + actions]
         self.t = self.t + 1
         terminated = self.cells == self.goals
@@ -306,8 +319,7 @@ class GoalGridVectorEnv(VectorEnv):
                  max_steps: int | None = None,
                  autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
                  render_mode: str | None = None):
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        num_envs = checks.positive_int("num_envs", num_envs)
         size = check_size(size)
         goals = [goal] * num_envs if _is_cell(goal) else list(goal)  # type: ignore[list-item]
         if len(goals) != num_envs:
@@ -354,14 +366,14 @@ class GoalGridVectorEnv(VectorEnv):
         core = self._core
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             pending = self._needs_reset
-            _, _, term, trunc = core.step(actions)
+            _, _, term, trunc = core.step_unchecked(actions)
             # envs that ended on the previous step restart now: their move is discarded
             cells = core.reset_done(pending, u)
             keep = ~pending
             term, trunc = term & keep, trunc & keep
             self._needs_reset = term | trunc
             return cells.copy(), np.where(keep, STEP_REWARD, 0.0), term, trunc, {}
-        cells, _, term, trunc = core.step(actions)
+        cells, _, term, trunc = core.step_unchecked(actions)
         done = term | trunc
         infos: dict[str, Any] = {}
         if done.any():
@@ -402,8 +414,15 @@ def episode_lengths(size: int, goal: tuple[int, int], policy: np.ndarray | None,
     """
     size = check_size(size)
     goal = check_cell(goal, size)
-    if isinstance(n_episodes, bool) or not isinstance(n_episodes, int) or n_episodes < 1:
-        raise ValueError(f"n_episodes must be a positive integer, got {n_episodes!r}")
+    n_episodes = checks.positive_int("n_episodes", n_episodes)
+    if policy is not None:
+        table = np.asarray(policy)
+        if table.shape != (size * size,) or table.dtype.kind not in "iu" or \
+                table.min() < 0 or table.max() > 3:
+            raise ValueError(f"policy must be {size * size} integer actions in 0..3, one per "
+                             f"cell of the {size}x{size} grid, got shape {table.shape} "
+                             f"({table.dtype})")
+        policy = table.astype(np.int64)
     rng = np.random.default_rng(seed)
     core = BatchedGoalGrid(size, [goal[0] * size + goal[1]] * n_episodes, max_steps,
                            backend="numpy")
@@ -415,7 +434,7 @@ def episode_lengths(size: int, goal: tuple[int, int], policy: np.ndarray | None,
             actions = rng.integers(0, 4, n_episodes)
         else:
             actions = np.asarray(policy, dtype=np.int64)[cells]
-        cells, _, term, trunc = core.step(actions)
+        cells, _, term, trunc = core.step_unchecked(actions)
         lengths[running & term] = core.t[running & term]
         lengths[running & trunc] = -1
         running &= ~(term | trunc)
@@ -423,8 +442,24 @@ def episode_lengths(size: int, goal: tuple[int, int], policy: np.ndarray | None,
 
 
 def _is_cell(goal: object) -> bool:
+    if isinstance(goal, np.ndarray):
+        return goal.shape == (2,) and goal.dtype.kind in "iu"
     return (isinstance(goal, (tuple, list)) and len(goal) == 2
-            and all(isinstance(v, (int, np.integer)) for v in goal))
+            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in goal))
+
+
+def _cell_indices(name: str, cells, n_cells: int, size: int) -> np.ndarray:
+    """``cells`` as an int64 array of cell indices, each in ``0..n_cells - 1``."""
+    arr = np.asarray(cells.cpu() if isinstance(cells, torch.Tensor) else cells).reshape(-1)
+    if arr.size and arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integer cell indices (row * {size} + col), got "
+                         f"{arr.tolist()[:8]} ({arr.dtype})")
+    arr = arr.astype(np.int64)
+    bad = (arr < 0) | (arr >= n_cells)
+    if bad.any():
+        raise ValueError(f"{name} {arr[bad].tolist()} are off the {size}x{size} grid: allowed "
+                         f"cell indices are 0..{n_cells - 1}")
+    return arr
 
 
 def register_envs() -> None:

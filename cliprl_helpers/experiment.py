@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import artifacts
+from . import artifacts, checks
 from .alignment import AlignConfig, Alignment, init_alignment, train_alignment
 from .artifacts import atomic_write
 from .base_policies import BasePolicies, agent_seed, train_base_policies
-from .dqn import PARAM_NAMES, DQNConfig, TrainResult, init_params, init_seeds
+from .dqn import INIT_MODES, PARAM_NAMES, DQNConfig, TrainResult, init_params, init_seeds
 from .language import DEFAULT_MODEL, Encoder, cosine_matrix
 from .tasks import READINGS, TaskSet, paper_tasks
 from .training import Job, train_jobs
@@ -178,15 +178,12 @@ def plan_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
         policy_repr: what the alignment sees of a policy: ``"weights"`` (the flat network,
             as in the paper) or ``"qvalues"`` (its Q-values over all cells: behaviour).
     """
-    if policy_repr not in POLICY_REPRS:
-        raise ValueError(f"unknown policy_repr {policy_repr!r}: allowed are "
-                         f"{', '.join(POLICY_REPRS)}")
+    check_run_args(weighting=weighting, n_trials=n_trials, seed=seed, init_mode=init_mode,
+                   methods=methods, temperature=temperature, policy_repr=policy_repr,
+                   dqn_config=dqn_config, align_config=align_config, model=model,
+                   **({} if task_set is not None else {"reading": reading}))
     methods = check_methods(methods)
-    if weighting not in WEIGHTINGS:
-        raise ValueError(f"unknown weighting scheme {weighting!r}: allowed are "
-                         f"{', '.join(WEIGHTINGS)}")
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
+    n_trials, seed = int(n_trials), int(seed)
     ts = task_set or paper_tasks(size, reading)
     base_instr = check_instructions(ts.target, list(ts.bases))
     dcfg = dqn_config or DQNConfig()
@@ -347,12 +344,48 @@ def paired_ratio(table: pd.DataFrame, num: str = "algorithm2", den: str = "algor
     """Per trial (within each ``by`` group): ``(steps[num] + resolution) / (steps[den] +
     resolution)``, and whether either run was censored."""
     index = [*by, "trial"]
+    missing = [c for c in [*index, "method", "steps_to_converge", "censored"]
+               if c not in table.columns]
+    if missing:
+        raise ValueError(f"paired_ratio needs columns {missing} in the table (it has "
+                         f"{list(table.columns)})")
+    absent = [m for m in (num, den) if m not in set(table.method)]
+    if absent:
+        raise ValueError(f"method(s) {absent} are not in the table's 'method' column: it has "
+                         f"{sorted(set(table.method))}")
     piv = table.pivot_table(index=index, columns="method", values="steps_to_converge",
                             aggfunc="first")
     cen = table.pivot_table(index=index, columns="method", values="censored", aggfunc="first")
     out = pd.DataFrame({"ratio": (piv[num] + resolution) / (piv[den] + resolution),
                         "censored": cen[num].astype(bool) | cen[den].astype(bool)})
     return out.reset_index()
+
+
+#: The comparisons an ablation reports, as (numerator, denominator) methods.
+ABLATION_COMPARISONS = (("algorithm2", "algorithm1"), ("algorithm2", "scratch"),
+                        ("algorithm1", "scratch"))
+
+
+def ratio_summary(table: pd.DataFrame, num: str, den: str, by: str = "setting") -> pd.DataFrame:
+    """Per ``by`` group: geometric mean of the per-(target, trial) ratio ``num / den`` with
+    a 95% interval (:func:`cliprl_helpers.stats.geo_mean_ci`) and the share of pairs where
+    ``num`` was faster. Columns ``setting, comparison, geo-mean ratio, lo, hi, wins``."""
+    from .stats import geo_mean_ci
+
+    groups = [by, "target"] if "target" in table.columns else [by]
+    r = paired_ratio(table, num, den, by=groups)
+    out = []
+    for setting, g in r.groupby(by, sort=False):
+        gm, lo, hi = geo_mean_ci(g.ratio)
+        out.append({"setting": setting, "comparison": f"{num} / {den}",
+                    "geo-mean ratio": gm, "lo": lo, "hi": hi,
+                    "wins": float((g.ratio < 1).mean())})
+    return pd.DataFrame(out)
+
+
+def ablation_summary(table: pd.DataFrame, comparisons=ABLATION_COMPARISONS) -> pd.DataFrame:
+    """:func:`ratio_summary` of every comparison in ``comparisons``, stacked."""
+    return pd.concat([ratio_summary(table, n, d) for n, d in comparisons], ignore_index=True)
 
 
 def finetune_curves(result: GridResult) -> pd.DataFrame:
@@ -374,10 +407,29 @@ def initial_policy_maps(result: GridResult, trial: int = 0) -> dict[str, np.ndar
             for m, p in result.init_params.items()}
 
 
+def _result_key(kind: str, **args) -> dict:
+    """Everything that can change a number of a :func:`run_grid`-based result, as JSON-able
+    values: the given arguments with :func:`plan_grid`'s defaults filled in, configs as
+    dicts, and the trainer version."""
+    import inspect
+
+    from .dqn import TRAINER_VERSION
+
+    defaults = {k: p.default for k, p in inspect.signature(plan_grid).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    args = {**defaults, **args}
+    for k in ("progress", "cache_dir", "task_set", "bases"):
+        args.pop(k, None)
+    args["dqn_config"] = (args["dqn_config"] or DQNConfig()).to_dict()
+    args["align_config"] = (args["align_config"] or AlignConfig()).to_dict()
+    args["methods"] = list(args["methods"])
+    return {"kind": kind, "trainer_version": TRAINER_VERSION, **args}
+
+
 def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
                   n_trials: int = 10, seed: int = 0, reading: str = "family",
                   progress: bool = True, target_names: dict[str, str] | None = None,
-                  n_bases: int | None = None,
+                  n_bases: int | None = None, cache_dir: str | Path | None = None,
                   **kwargs) -> tuple[pd.DataFrame, BasePolicies]:
     """Hold out each target of a task family in turn; the rest are its bases.
 
@@ -387,7 +439,12 @@ def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
 
     ``target_names`` maps a held-out instruction to the wording the target is given in
     (e.g. a paraphrase); ``n_bases`` keeps a random subset of that many bases per target
-    (seeded by ``seed`` and the target's position).
+    (seeded by ``seed`` and the target's position; at least 2, the fewest pairs an alignment
+    can learn from).
+
+    The table is cached in ``cache_dir`` (default ``artifacts/``) under a key of every
+    argument that can change a number (configs, model, init mode, trainer version, ...), so
+    a re-run with the same arguments reads it and any change recomputes.
 
     Returns ``(table, all_policies)``; the table has a ``target`` column.
     """
@@ -395,26 +452,80 @@ def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
 
     targets = list(family) if targets is None else list(targets)
     unknown = [t for t in targets if t not in family]
-    if unknown:
-        raise ValueError(f"targets {unknown} are not in the task family {list(family)}")
+    if unknown or not targets:
+        raise ValueError(f"targets {unknown or targets} are not in the task family "
+                         f"{list(family)}")
+    n_trials = checks.positive_int("n_trials", n_trials)
+    seed = checks.integer("seed", seed, low=0)
+    if n_bases is not None:
+        n_bases = checks.integer("n_bases", n_bases, low=2, high=len(family) - 1)
+    check_run_args(**kwargs)  # every argument checked before any training
     trial_seeds = list(range(seed, seed + n_trials))
     init_mode = kwargs.get("init_mode", "shared")
     all_policies = train_base_policies(size, family, trial_seeds, kwargs.get("dqn_config"),
-                                       init_mode=init_mode, progress=progress)
-    tables = []
-    if n_bases is not None and not 1 <= n_bases <= len(family) - 1:
-        raise ValueError(f"n_bases must be in 1..{len(family) - 1}, got {n_bases!r}")
-    for k, target in enumerate(tqdm(targets, desc="held-out targets", disable=not progress,
-                                    leave=False)):
-        bases = {i: g for i, g in family.items() if i != target}
-        if n_bases is not None:
-            rng = np.random.default_rng([seed, k])
-            keep = sorted(rng.choice(len(bases), n_bases, replace=False).tolist())
-            bases = {i: bases[i] for j, i in enumerate(bases) if j in keep}
-        name = (target_names or {}).get(target, target)
-        ts = TaskSet(size=size, bases=bases, target=name, target_goal=family[target],
-                     reading=reading)
-        res = run_grid(size, n_trials=n_trials, seed=seed, task_set=ts,
-                       bases=all_policies.subset(list(bases)), progress=False, **kwargs)
-        tables.append(res.table.assign(target=target))
-    return pd.concat(tables, ignore_index=True), all_policies
+                                       init_mode=init_mode, cache_dir=cache_dir,
+                                       progress=progress)
+
+    def compute() -> pd.DataFrame:
+        tables = []
+        for k, target in enumerate(tqdm(targets, desc="held-out targets",
+                                        disable=not progress, leave=False)):
+            bases = {i: g for i, g in family.items() if i != target}
+            if n_bases is not None:
+                rng = np.random.default_rng([seed, k])
+                keep = sorted(rng.choice(len(bases), n_bases, replace=False).tolist())
+                bases = {i: bases[i] for j, i in enumerate(bases) if j in keep}
+            name = (target_names or {}).get(target, target)
+            ts = TaskSet(size=size, bases=bases, target=name, target_goal=family[target],
+                         reading=reading)
+            res = run_grid(size, n_trials=n_trials, seed=seed, task_set=ts,
+                           bases=all_policies.subset(list(bases)), progress=False,
+                           cache_dir=cache_dir, **kwargs)
+            tables.append(res.table.assign(target=target))
+        return pd.concat(tables, ignore_index=True)
+
+    key = _result_key("leave_one_out", n_trials=n_trials, seed=seed, **kwargs)
+    key.update(family={i: list(g) for i, g in family.items()}, size=size, targets=targets,
+               reading=reading, target_names=target_names or {}, n_bases=n_bases)
+    table = artifacts.cached_table(key, compute, cache_dir, prefix="loo")
+    return table, all_policies
+
+
+def leave_one_out_table(family: dict[str, tuple[int, int]], size: int, setting: str,
+                        **kwargs) -> pd.DataFrame:
+    """:func:`leave_one_out`'s table with a ``setting`` column (a label for ablations)."""
+    return leave_one_out(family, size, **kwargs)[0].assign(setting=setting)
+
+
+def check_run_args(**kwargs) -> None:
+    """Check arguments of :func:`run_grid` without running anything (``ValueError`` naming
+    the first bad one); the sweep uses it to refuse a bad ``-p`` before any training."""
+    import inspect
+
+    allowed = set(inspect.signature(plan_grid).parameters) - {"size"}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise ValueError(f"unknown argument(s) {unknown}: allowed are {', '.join(sorted(allowed))}")
+    if "reading" in kwargs:
+        checks.choice("reading", kwargs["reading"], READINGS)
+    if "weighting" in kwargs:
+        checks.choice("weighting scheme", kwargs["weighting"], WEIGHTINGS)
+    if "n_trials" in kwargs:
+        checks.positive_int("n_trials", kwargs["n_trials"])
+    if "seed" in kwargs:
+        checks.integer("seed", kwargs["seed"], low=0)
+    if "init_mode" in kwargs:
+        checks.choice("init_mode", kwargs["init_mode"], INIT_MODES)
+    if "methods" in kwargs:
+        check_methods(kwargs["methods"])
+    if "temperature" in kwargs:
+        checks.positive_real("temperature", kwargs["temperature"])
+    if "policy_repr" in kwargs:
+        checks.choice("policy_repr", kwargs["policy_repr"], POLICY_REPRS)
+    for name, cls in (("dqn_config", DQNConfig), ("align_config", AlignConfig)):
+        if kwargs.get(name) is not None and not isinstance(kwargs[name], cls):
+            raise ValueError(f"{name} must be a {cls.__name__} or None, got "
+                             f"{type(kwargs[name]).__name__}")
+    if "model" in kwargs and not isinstance(kwargs["model"], (str, os.PathLike)):
+        raise ValueError(f"model must be a sentence-transformers name or directory, got "
+                         f"{kwargs['model']!r}")

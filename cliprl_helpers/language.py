@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import checks
+
 #: The name readers pass to get the default, offline model.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -163,7 +165,11 @@ def _write_embeddings(path: Path, cache: dict[str, np.ndarray]) -> None:
 
 def cosine_matrix(a: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
     """Cosine similarity between the rows of ``a`` ``(N, D)`` and ``b`` ``(M, D)``: ``(N, M)``."""
-    b = a if b is None else b
+    a = checks.finite("a (embeddings)", a)
+    b = a if b is None else checks.finite("b (embeddings)", b)
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"cosine_matrix needs 2-D (N, D) and (M, D) with the same width D, got "
+                         f"shapes {tuple(a.shape)} and {tuple(b.shape)}")
     a = torch.nn.functional.normalize(a.to(torch.float64), dim=-1)
     b = torch.nn.functional.normalize(b.to(torch.float64), dim=-1)
     return a @ b.T

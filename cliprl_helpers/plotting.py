@@ -144,3 +144,35 @@ def plot_steps(table, x: str = "method", hue: str | None = None, ax=None,
     if hue or len(cens):
         legend_outside(ax)
     return ax
+
+
+def ablation_figure(summary, title: str, ax=None):
+    """Ratios of an ablation: one row per setting, one coloured point per comparison.
+
+    Args:
+        summary: :func:`cliprl_helpers.experiment.ablation_summary`'s frame (columns
+            ``setting``, ``comparison``, ``geo-mean ratio``, ``lo``, ``hi``).
+        title: the axes title.
+
+    Returns the axes (log x axis; 1 means "as fast").
+    """
+    import numpy as np
+
+    settings = list(dict.fromkeys(summary.setting))
+    comps = list(dict.fromkeys(summary.comparison))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 0.5 + 0.8 * len(settings)))
+    for k, comp in enumerate(comps):
+        sub = summary[summary.comparison == comp].set_index("setting").loc[settings]
+        gm = sub["geo-mean ratio"]
+        y = np.arange(len(settings)) + (k - (len(comps) - 1) / 2) * 0.22
+        ax.errorbar(gm, y, xerr=[gm - sub.lo, sub.hi - gm], fmt="o", capsize=3,
+                    color=PALETTE[k], label=comp)
+    ax.set_yticks(range(len(settings)))
+    ax.set_yticklabels(settings)
+    ax.axvline(1, color="0.4")
+    ax.set_xscale("log")
+    ax.set_xlabel("steps ratio (geo-mean over targets x trials, 95% CI); < 1: first is faster")
+    ax.set_title(title)
+    legend_outside(ax)
+    return ax

@@ -26,6 +26,7 @@ import math
 
 import torch
 
+from . import checks
 from .tasks import check_size
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -95,7 +96,7 @@ class Nets:
     @classmethod
     def pack(cls, params: dict[str, torch.Tensor]) -> Nets:
         """Copy a parameter dict (see module docstring) into a new flat buffer."""
-        P, n_cells, hidden = params["W1"].shape
+        P, n_cells, hidden = check_params(params)
         nets = cls.zeros(P, n_cells, hidden)
         for k in PARAM_NAMES:
             nets.params[k].copy_(params[k].detach())
@@ -122,6 +123,28 @@ class Nets:
         return torch.baddbmm(p["b2"].unsqueeze(1), h, p["W2"])
 
 
+def check_params(params, name: str = "params") -> tuple[int, int, int]:
+    """Check a parameter dict of ``P`` networks; returns ``(P, n_cells, hidden)``.
+
+    ``ValueError`` names the tensor whose shape does not fit the others (e.g. a ``W2``
+    made for another hidden size).
+    """
+    if not isinstance(params, dict) or set(params) != set(PARAM_NAMES) or not all(
+            isinstance(params[k], torch.Tensor) for k in PARAM_NAMES):
+        raise ValueError(f"{name} must be a dict of torch tensors {list(PARAM_NAMES)}, got "
+                         f"{sorted(params) if isinstance(params, dict) else type(params).__name__}")
+    W1 = params["W1"]
+    if W1.dim() != 3:
+        raise ValueError(f"{name}['W1'] must have shape (P, n*n, H), got {tuple(W1.shape)}")
+    P, n_cells, hidden = W1.shape
+    for k, shape in param_shapes(n_cells, hidden).items():
+        if tuple(params[k].shape) != (P, *shape):
+            raise ValueError(f"{name}[{k!r}] has shape {tuple(params[k].shape)}, but W1 "
+                             f"{tuple(W1.shape)} needs {(P, *shape)} ({P} networks, "
+                             f"{n_cells} cells, hidden {hidden})")
+    return P, n_cells, hidden
+
+
 def init_params(size: int, hidden: int, seeds) -> dict[str, torch.Tensor]:
     """Initial Q-network weights for ``P = len(seeds)`` agents, one generator per seed.
 
@@ -131,8 +154,7 @@ def init_params(size: int, hidden: int, seeds) -> dict[str, torch.Tensor]:
     Returns ``{"W1": (P, n*n, H), "b1": (P, H), "W2": (P, H, 4), "b2": (P, 4)}``.
     """
     size = check_size(size)
-    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
-        raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
+    hidden = checks.positive_int("hidden", hidden)
     n_in = size * size
     out = {k: [] for k in PARAM_NAMES}
     for seed in seeds:
@@ -147,6 +169,7 @@ def init_params(size: int, hidden: int, seeds) -> dict[str, torch.Tensor]:
 
 def q_values(params: dict[str, torch.Tensor], cells: torch.Tensor) -> torch.Tensor:
     """Q-values of cells ``(P, B)`` (int64) under per-agent params: ``(P, B, 4)``."""
+    check_params(params)
     W1 = params["W1"]
     h = W1[torch.arange(W1.shape[0]).unsqueeze(1), cells]  # (P, B, H)
     h = torch.relu(h + params["b1"].unsqueeze(1))
@@ -155,6 +178,7 @@ def q_values(params: dict[str, torch.Tensor], cells: torch.Tensor) -> torch.Tens
 
 def q_table(params: dict[str, torch.Tensor]) -> torch.Tensor:
     """Q-values of every cell: ``(P, n*n, 4)``."""
+    check_params(params)
     h = torch.relu(params["W1"] + params["b1"].unsqueeze(1))
     return torch.baddbmm(params["b2"].unsqueeze(1), h, params["W2"])
 

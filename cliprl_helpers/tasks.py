@@ -87,6 +87,9 @@ def goal_for(instruction: str, size: int) -> tuple[int, int]:
     (0, 8)
     """
     size = check_size(size)
+    if not isinstance(instruction, str):
+        raise ValueError(f"cannot paraphrase {instruction!r}: expected a string 'top left|right "
+                         f"<ordinal>'")
     match = _INSTRUCTION_RE.match(instruction.strip().lower()) if isinstance(
         instruction, str) else None
     if match is None or match.group(2) not in _ORDINALS:
@@ -227,6 +230,9 @@ def paraphrase(instruction: str) -> str:
     >>> paraphrase("top left third")
     'the third square from the left in the first row'
     """
+    if not isinstance(instruction, str):
+        raise ValueError(f"cannot paraphrase {instruction!r}: expected a string 'top left|right "
+                         f"<ordinal>'")
     match = _INSTRUCTION_RE.match(instruction.strip().lower())
     if match is None or match.group(2) not in _ORDINALS:
         raise ValueError(f"cannot paraphrase {instruction!r}: expected 'top left|right <ordinal>'")

@@ -16,6 +16,8 @@ import os
 
 import torch
 
+from . import checks
+
 ENV_VAR = "CLIPRL_TORCH_THREADS"
 
 
@@ -35,8 +37,7 @@ def pin_threads(n: int | None = None) -> int:
     """Set torch's intra-op thread count (default :func:`requested_threads`) and turn on
     deterministic algorithms; returns the count."""
     n = requested_threads() if n is None else n
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"thread count must be a positive integer, got {n!r}")
+    n = checks.positive_int("thread count", n)
     torch.set_num_threads(n)
     torch.use_deterministic_algorithms(True)
     return n

@@ -21,6 +21,8 @@ import warnings
 
 import torch
 
+from . import checks
+
 WEIGHTINGS = ("paper", "softmax", "positive", "top1")
 #: |sum of similarities| below this is "near zero" for the paper's normalisation.
 SUM_EPS = 1e-6
@@ -50,10 +52,8 @@ def similarity_weights(d: torch.Tensor, scheme: str = "paper",
     Returns ``(weights, info)``; ``info`` has ``negative`` (a weight < 0 under ``paper``),
     ``extrapolates`` (a weight outside [0, 1]) and ``sum`` (of the similarities).
     """
-    if scheme not in WEIGHTINGS:
-        raise ValueError(f"unknown weighting scheme {scheme!r}: allowed are "
-                         f"{', '.join(WEIGHTINGS)}")
-    d = torch.as_tensor(d, dtype=torch.float64).reshape(-1)
+    checks.choice("weighting scheme", scheme, WEIGHTINGS)
+    d = checks.finite("similarities d", d).to(torch.float64).reshape(-1)
     if d.numel() == 0:
         raise ValueError("no similarities given: need one per base policy")
     info = {"sum": float(d.sum()), "negative": False, "extrapolates": False}
@@ -69,8 +69,7 @@ def similarity_weights(d: torch.Tensor, scheme: str = "paper",
                           f"average extrapolates beyond the base policies",
                           NegativeWeightWarning, stacklevel=2)
     elif scheme == "softmax":
-        if not temperature > 0:
-            raise ValueError(f"softmax temperature must be > 0, got {temperature!r}")
+        temperature = checks.positive_real("softmax temperature", temperature)
         w = torch.softmax(d / temperature, dim=0)
     elif scheme == "positive":
         p = d.clamp(min=0)
@@ -97,9 +96,16 @@ def average_policies(policies: list[dict[str, torch.Tensor]],
     """
     if not policies:
         raise ValueError("no policies to average")
-    weights = torch.as_tensor(weights, dtype=torch.float64).reshape(-1)
+    weights = checks.finite("averaging weights", weights).to(torch.float64).reshape(-1)
     if weights.numel() != len(policies):
         raise ValueError(f"got {weights.numel()} weights for {len(policies)} policies")
+    if abs(float(weights.sum())) < SUM_EPS:
+        raise ValueError(f"the averaging weights {weights.tolist()} sum to "
+                         f"{float(weights.sum()):.3g}: a weighted average needs weights that sum "
+                         f"to a non-zero value (1 for every weighting scheme here)")
+    if not all(isinstance(p, dict) and all(isinstance(v, torch.Tensor) for v in p.values())
+               for p in policies):
+        raise ValueError("policies must be dicts of name -> torch.Tensor")
     ref = policies[0]
     for i, p in enumerate(policies[1:], start=1):
         if set(p) != set(ref):
@@ -110,6 +116,9 @@ def average_policies(policies: list[dict[str, torch.Tensor]],
                 raise ValueError(f"policy {i} has {k} of shape {tuple(p[k].shape)}, policy 0 "
                                  f"of shape {tuple(ref[k].shape)}: only policies of one "
                                  f"architecture can be averaged")
+    for i, p in enumerate(policies):
+        for k, v in p.items():
+            checks.finite(f"policy {i} tensor {k!r}", v)
     return {k: sum(float(w) * p[k].to(torch.float64) for w, p in zip(weights, policies,
                                                                      strict=True)).to(ref[k].dtype)
             for k in ref}
@@ -121,6 +130,11 @@ def nearest_goal_weights(target_goal: tuple[int, int],
 
     Ties go to the first base listed.
     """
+    if isinstance(base_goals, (str, bytes)) or not len(base_goals):
+        raise ValueError(f"base_goals must list at least one (row, col) goal, got {base_goals!r}")
+    bad = [g for g in [target_goal, *base_goals] if isinstance(g, (str, bytes)) or len(g) != 2]
+    if bad:
+        raise ValueError(f"goals must be (row, col) pairs, got {bad[0]!r}")
     dist = torch.tensor([abs(g[0] - target_goal[0]) + abs(g[1] - target_goal[1])
                          for g in base_goals], dtype=torch.float64)
     w = torch.zeros_like(dist)

@@ -112,18 +112,28 @@ def test_cached_table_computes_once_per_config(tmp_path):
     assert len(calls) == 2 and t1.equals(t2)
 
 
-def test_cached_table_recomputes_after_a_trainer_change(tmp_path, monkeypatch):
+def test_cached_table_recomputes_a_damaged_csv(tmp_path):
     import pandas as pd
-
-    from cliprl_helpers import dqn
 
     calls = []
 
     def compute():
         calls.append(1)
-        return pd.DataFrame({"a": [len(calls)]})
+        return pd.DataFrame({"a": range(10)})
 
     artifacts.cached_table({"k": 1}, compute, tmp_path)
-    monkeypatch.setattr(dqn, "TRAINER_VERSION", dqn.TRAINER_VERSION + 1)
-    t = artifacts.cached_table({"k": 1}, compute, tmp_path)
-    assert len(calls) == 2 and int(t["a"][0]) == 2
+    [csv] = tmp_path.glob("table-*.csv")
+    lines = csv.read_text().splitlines(keepends=True)
+    csv.write_text("".join(lines[:-3]))  # cut at a line: still parses, 3 rows short
+    with pytest.warns(UserWarning, match="not usable"):
+        t = artifacts.cached_table({"k": 1}, compute, tmp_path)
+    assert len(calls) == 2 and len(t) == 10
+    csv.write_text("")  # emptied
+    with pytest.warns(UserWarning, match="not usable"):
+        assert len(artifacts.cached_table({"k": 1}, compute, tmp_path)) == 10
+
+
+def test_cached_table_refuses_a_compute_that_is_not_a_table(tmp_path):
+    with pytest.raises(ValueError, match="must return a pandas DataFrame"):
+        artifacts.cached_table({"k": 1}, lambda: [1, 2], tmp_path)
+    assert list(tmp_path.iterdir()) == []
