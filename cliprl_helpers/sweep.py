@@ -1,57 +1,80 @@
-"""The papermill batch runner: ``python -m cliprl_helpers.sweep`` (chapter 6).
+"""The batch runner: ``python -m cliprl_helpers.sweep`` (chapters 6 and 9).
 
-For each grid size it first trains everything the experiment needs at that size, every
-reading, trial and method, as one base population and one merged fine-tuning population
-(:func:`cliprl_helpers.experiment.prepare_grid`, into the ``artifacts/`` cache), then executes
-the experiment notebook (``notebooks/05_clip_transfer.ipynb``) with papermill for all the
-readings, which finds its training in the cache. It writes
+It executes the experiment notebooks with papermill over grid sizes and *specifications*
+(choices of notebook parameters), as tasks on a Dask distributed cluster: by default a
+``LocalCluster`` of ``--jobs`` worker processes with one thread each, or an existing cluster
+with ``--scheduler ADDRESS``. For chapter 5, each task first trains everything its grid size
+needs for every reading, trial and method as one population (into the ``artifacts/`` cache,
+:func:`cliprl_helpers.experiment.prepare_grid`), then executes the notebook, which finds its
+training in the cache. Runs are laid out as
 
-    <out>/grid-<n>/05_clip_transfer.ipynb   the executed notebook
-    <out>/grid-<n>/results.csv              its results table
-    <out>/grid-<n>/params.json              the parameters that produced them
+    <out>/grid-<n>/                       the defaults (chapter 5)
+    <out>/<name>=<value>,.../grid-<n>/     a specification set with -p
+    <out>/ch07/..., <out>/ch08/...         chapters 7 and 8
 
-and gathers every results table into ``<out>/summary.csv``. A grid size whose three files
-exist with the same parameters is skipped (``--force`` reruns it). Grid sizes run in
-parallel worker processes (``--jobs``), largest first. Files are written
-under temporary names and renamed on success, so an interrupted run leaves nothing that
-looks finished; a failing notebook is kept as ``*.failed.ipynb`` and the sweep exits 1.
-Bad command lines exit 2 with a message and write nothing.
+each with the executed notebook, ``results.csv``, ``params.json`` and ``finished.json``
+(:mod:`cliprl_helpers.runs`). ``<out>/summary.csv`` gathers the results of chapter 5's runs of
+this command, with a column ``param_<name>`` per ``-p`` parameter.
+
+* ``-p NAME V1 V2 ...`` gives a parameter several values; the sweep runs the product of all
+  ``-p`` values, or with ``--one-at-a-time`` the defaults plus each value alone.
+* Finished runs are reused (checked against their checksums); damaged or interrupted runs
+  are redone; ``--force`` redoes all.
+* One sweep at a time writes into an ``--out`` folder (a second one exits 2).
+* Ctrl-C or SIGTERM stops the workers, writes the summary of the finished runs and says how
+  to resume. A worker that dies mid-task has its task run again on another worker.
+* Bad command lines exit 2 with a message, before anything is trained or written.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import itertools
 import json
-import multiprocessing
+import logging
 import os
+import re
+import signal
 import sys
 import time
-import uuid
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import warnings
 from pathlib import Path
 
-from .artifacts import atomic_write, project_root
+from . import checks, runs
+from .artifacts import artifacts_dir, project_root
+from .runs import Run
 from .tasks import READINGS
 
 DEFAULT_SIZES = (8, 10, 15, 25)
-#: Chapters the sweep can run: name -> notebook. "05" runs per (grid size, reading); the
-#: optional chapters beyond the paper run per grid size under <out>/ch<name>/.
+#: Chapters the sweep can run: name -> notebook.
 CHAPTERS = {"05": "notebooks/05_clip_transfer.ipynb",
             "07": "notebooks/07_colour_world.ipynb",
             "08": "notebooks/08_when_alignment_helps.ipynb"}
 #: Allowed grid sizes per chapter (inclusive).
-SIZE_RANGE = {"05": (4, 10_000), "07": (8, 10_000), "08": (2, 24)}
+SIZE_RANGE = {"05": (4, 10_000), "07": (8, 10_000), "08": (4, 24)}
+#: Notebook parameters the sweep sets itself (they have their own options).
+RESERVED = {"grid_size", "readings", "n_trials", "seed", "results_csv"}
+LOCK = ".sweep.lock"
 
 
 class SweepError(Exception):
     """A bad command line: reported with exit code 2."""
 
 
+class _Stop(Exception):
+    """SIGINT or SIGTERM arrived."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m cliprl_helpers.sweep",
         description="Run the CLIP-RL experiment notebooks with papermill over grid sizes and "
-                    "target readings, then gather runs/summary.csv.")
+                    "parameter specifications on a Dask cluster, then gather <out>/summary.csv.")
     p.add_argument("--grid-sizes", nargs="+", type=int, default=list(DEFAULT_SIZES),
                    metavar="N", help="grid sizes to run (integers >= 4; default: 8 10 15 25)")
     p.add_argument("--trials", type=int, default=10,
@@ -61,202 +84,336 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"target readings: {', '.join(READINGS)} (default: both)")
     p.add_argument("--chapters", nargs="+", default=["05"], metavar="CH",
                    help=f"chapters to run: {', '.join(CHAPTERS)} (default: 05)")
+    p.add_argument("-p", "--parameter", nargs="+", action="append", default=[],
+                   metavar="NAME VALUE",
+                   help="a notebook parameter and one or more values (repeatable; values are "
+                        "read as YAML), e.g. -p weighting paper top1; the sweep runs every "
+                        "combination of the values given")
+    p.add_argument("--one-at-a-time", action="store_true",
+                   help="instead of every combination, run the defaults and each -p value "
+                        "alone (one-factor variations around the defaults)")
     p.add_argument("--jobs", type=int, default=1,
-                   help="notebooks run in parallel processes (default: 1)")
+                   help="worker processes of the local Dask cluster (default: 1)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786) instead "
+                        "of a local one; workers must see --out and the artifacts/ cache at "
+                        "the same paths")
     p.add_argument("--out", default="runs", help="output directory (default: runs/)")
-    p.add_argument("--force", action="store_true",
-                   help="rerun (grid size, reading) pairs that are already finished")
-    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                   metavar=("NAME", "VALUE"),
-                   help="extra notebook parameter passed to papermill (repeatable); the "
-                        "value is read as YAML, e.g. -p weighting softmax")
+    p.add_argument("--force", action="store_true", help="redo runs that are already finished")
     return p
 
 
-def _notebook_parameters(path: Path) -> dict:
+def notebook_defaults(path: Path) -> dict:
+    """The parameters cell of a notebook as ``{name: default value}``."""
     import papermill
 
-    return papermill.inspect_notebook(str(path))
+    out = {}
+    for name, info in papermill.inspect_notebook(str(path)).items():
+        try:
+            out[name] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            out[name] = info["default"]
+    return out
 
 
-def plan(args: argparse.Namespace, root: Path) -> list[dict]:
-    """Validate the command line and return the jobs; raises :class:`SweepError`."""
-    bad = [n for n in args.grid_sizes if n < 4]
-    if bad:
-        raise SweepError(f"grid size(s) {bad} too small: the paper's task set needs sizes >= 4")
-    if args.trials < 1:
-        raise SweepError(f"--trials must be a positive integer, got {args.trials}")
-    if args.jobs < 1:
-        raise SweepError(f"--jobs must be a positive integer, got {args.jobs}")
+def _read_value(text: str):
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def check_value(chapter: str, name: str, value, default, size: int) -> None:
+    """``ValueError`` if ``value`` is not allowed for notebook parameter ``name`` of
+    ``chapter`` (checked by the package's own validators, before anything runs)."""
+    from .dqn import DQNConfig
+    from .experiment import check_run_args
+
+    if name in ("weighting", "temperature", "init_mode", "policy_repr"):
+        check_run_args(**{name: value})
+    elif name == "budget_steps":
+        DQNConfig(budget_steps=value)
+    elif name == "held_out":
+        from .colour_world import layout
+
+        checks.choice("held_out", value, list(layout(size)))
+    elif isinstance(default, bool) or isinstance(value, bool):
+        checks.flag(name, value)
+    elif isinstance(default, int):
+        checks.integer(name, value)
+    elif isinstance(default, float):
+        checks.real(name, value)
+    elif not isinstance(value, type(default)):
+        raise ValueError(f"{name} must be a {type(default).__name__} like its default "
+                         f"{default!r}, got {value!r}")
+
+
+def specifications(grid: dict[str, list], defaults: dict, one_at_a_time: bool) -> list[dict]:
+    """The ``-p`` choices to run, each as ``{name: value}`` without values equal to the
+    default (``{}`` is the defaults themselves); no duplicates, in a stable order."""
+    if one_at_a_time:
+        specs = [{}] + [{k: v} for k, vs in grid.items() for v in vs]
+    else:
+        specs = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
+    out: list[dict] = []
+    for s in specs:
+        s = {k: v for k, v in sorted(s.items()) if v != defaults.get(k)}
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def spec_name(spec: dict) -> str:
+    """A folder name for a specification: ``name=value,...`` (``""`` for the defaults)."""
+    def text(v):
+        return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+
+    name = ",".join(f"{k}={text(v)}" for k, v in sorted(spec.items()))
+    return re.sub(r"[^A-Za-z0-9_.,=+\-\[\]]", "_", name)
+
+
+def plan(args: argparse.Namespace, root: Path) -> list[Run]:
+    """Validate the command line and return the runs; raises :class:`SweepError`."""
+    try:
+        sizes = [checks.integer("grid size", n, low=4) for n in args.grid_sizes]
+        checks.positive_int("--trials", args.trials)
+        checks.integer("--seed", args.seed, low=0)
+        checks.positive_int("--jobs", args.jobs)
+    except ValueError as e:
+        raise SweepError(str(e).replace("grid size must", "grid sizes must")) from None
     bad = [r for r in args.readings if r not in READINGS]
     if bad:
         raise SweepError(f"unknown reading(s) {bad}: allowed are {', '.join(READINGS)}")
     bad = [c for c in args.chapters if c not in CHAPTERS]
     if bad:
         raise SweepError(f"unknown chapter(s) {bad}: allowed are {', '.join(CHAPTERS)}")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise SweepError(f"--out {out} is a file; give a directory")
-    out = out.resolve()
-    import yaml
-
-    extra = {}
-    for name, value in args.parameter:
-        try:
-            extra[name] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            extra[name] = value
-    jobs = []
     for ch in args.chapters:
         lo, hi = SIZE_RANGE[ch]
-        bad = [n for n in args.grid_sizes if not lo <= n <= hi]
+        bad = [n for n in sizes if not lo <= n <= hi]
         if bad:
-            raise SweepError(f"grid size(s) {bad} not allowed for chapter {ch}: sizes "
-                             f"{lo}..{hi}")
-    reserved = {"grid_size", "readings", "n_trials", "seed", "results_csv"}
-    params_of = {ch: set(_notebook_parameters(root / CHAPTERS[ch])) for ch in args.chapters}
-    settable = set().union(*params_of.values()) - reserved
-    unknown = [n for n in extra if n not in settable]
-    if unknown:
+            raise SweepError(f"grid size(s) {bad} not allowed for chapter {ch}: sizes {lo}..{hi}")
+    out = Path(args.out)
+    for parent in (out, *out.parents):
+        if parent.exists() and not parent.is_dir():
+            raise SweepError(f"--out {out}: {parent} is a file; give a directory")
+    out = out.resolve()
+
+    grid: dict[str, list] = {}
+    for name, *values in args.parameter:
+        if not values:
+            raise SweepError(f"-p {name} needs at least one value")
+        if name in grid:
+            raise SweepError(f"-p {name} is given twice: put all its values after one -p")
+        grid[name] = [_read_value(v) for v in values]
+    defaults = {ch: notebook_defaults(root / CHAPTERS[ch]) for ch in args.chapters}
+    settable = set().union(*map(set, defaults.values())) - RESERVED
+    unknown = [n for n in grid if n not in settable]
+    if unknown or any(n in RESERVED for n in grid):
         raise SweepError(
-            f"unknown parameter(s) {unknown} for chapter(s) {', '.join(args.chapters)}: "
-            f"allowed are {', '.join(sorted(settable))} (grid size, readings, trials and seed "
-            f"have their own options)")
+            f"unknown parameter(s) {unknown or [n for n in grid if n in RESERVED]} for "
+            f"chapter(s) {', '.join(args.chapters)}: allowed are {', '.join(sorted(settable))} "
+            f"(grid sizes, readings, trials and seed have their own options)")
+    readings = list(dict.fromkeys(args.readings))
+    artifacts = str(artifacts_dir().resolve())
+    todo: list[Run] = []
     for ch in args.chapters:
-        nb = root / CHAPTERS[ch]
-        allowed = params_of[ch]
-        for n in dict.fromkeys(args.grid_sizes):
-            if ch != "05":
-                params = {"grid_size": n, "n_trials": args.trials, "seed": args.seed,
-                          **{k: v for k, v in extra.items() if k in allowed}}
-                jobs.append({"chapter": ch, "notebook": nb,
-                             "dir": out / f"ch{ch}" / f"grid-{n}", "params": params})
-                continue
-            params = {"grid_size": n, "readings": list(dict.fromkeys(args.readings)),
-                      "n_trials": args.trials, "seed": args.seed,
-                      **{k: v for k, v in extra.items() if k in allowed}}
-            jobs.append({"chapter": ch, "notebook": nb, "dir": out / f"grid-{n}",
-                         "params": params})
-    return sorted(jobs, key=lambda j: -j["params"]["grid_size"])  # longest first
+        nb, dflt = root / CHAPTERS[ch], defaults[ch]
+        own = {k: v for k, v in grid.items() if k in dflt}
+        for k, vs in own.items():
+            for v in vs:
+                try:
+                    check_value(ch, k, v, dflt[k], max(sizes))
+                except ValueError as e:
+                    raise SweepError(f"-p {k} {v!r}: {e}") from None
+        for spec in specifications(own, dflt, args.one_at_a_time):
+            base = out / (f"ch{ch}" if ch != "05" else "") / spec_name(spec)
+            for n in dict.fromkeys(sizes):
+                params = {"grid_size": n, "n_trials": args.trials, "seed": args.seed, **spec}
+                rows = None
+                if ch == "05":
+                    params["readings"] = readings
+                    rows = len(readings) * args.trials * 4  # methods
+                elif ch == "07":
+                    from .colour_world import layout
+
+                    rows = len(layout(n)) * args.trials * 4
+                todo.append(Run(chapter=ch, notebook=nb, dir=base / f"grid-{n}",
+                                params=params, spec=spec, expected_rows=rows,
+                                artifacts=artifacts))
+    return sorted(todo, key=lambda r: -r.params["grid_size"])  # longest first
 
 
-def is_finished(job: dict) -> bool:
-    d = job["dir"]
-    files = [d / Path(job["notebook"]).name, d / "results.csv", d / "params.json"]
-    if not all(f.is_file() for f in files):
-        return False
-    try:
-        return json.loads((d / "params.json").read_text()) == job["params"]
-    except json.JSONDecodeError:
-        return False
-
-
-def run_job(job: dict, root: Path) -> float:
-    """Execute one notebook; returns its wall seconds. Raises RuntimeError on failure."""
-    import papermill
-
-    d: Path = job["dir"]
-    d.mkdir(parents=True, exist_ok=True)
-    name = Path(job["notebook"]).name
-    for f in (d / name, d / "results.csv", d / "params.json"):
-        f.unlink(missing_ok=True)  # whatever was there is not finished any more
-    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # never shared with another sweep
-    tmp_nb = d / f".{Path(name).stem}.{tag}.running.ipynb"
-    tmp_csv = d / f".results.{tag}.running.csv"
-    params = {**job["params"], "results_csv": str(tmp_csv.resolve())}
-    t0 = time.perf_counter()
-    if job["chapter"] == "05":
-        try:
-            _prepare(job["params"])
-        except Exception:  # noqa: BLE001 - the notebook meets the same error and records it
-            pass
-    try:
-        papermill.execute_notebook(str(job["notebook"]), str(tmp_nb), parameters=params,
-                                   cwd=str(root / "notebooks"), progress_bar=False,
-                                   kernel_name="python3")
-    except Exception as e:  # papermill raises PapermillExecutionError with the traceback
-        failed = d / name.replace(".ipynb", ".failed.ipynb")
-        if tmp_nb.exists():
-            tmp_nb.replace(failed)
-        tmp_csv.unlink(missing_ok=True)
-        raise RuntimeError(f"{job['notebook'].name} failed for {job['params']}: "
-                           f"{type(e).__name__}; the traceback is in {failed}") from None
-    tmp_csv.replace(d / "results.csv")
-    tmp_nb.replace(d / name)
-    atomic_write(d / "params.json", json.dumps(job["params"], sort_keys=True).encode())
-    return time.perf_counter() - t0
-
-
-def _prepare(params: dict) -> None:
-    """Train (or find) everything chapter 5 will ask for with ``params``, in as few
-    populations as possible (the notebook then loads it from the cache)."""
-    from .experiment import prepare_grid
-
-    kwargs = {k: v for k, v in params.items()
-              if k not in ("grid_size", "readings", "results_csv")}
-    prepare_grid(params["grid_size"], params["readings"], progress=False, **kwargs)
-
-
-def gather(out: Path) -> Path | None:
-    """Concatenate every ``results.csv`` under ``out`` into ``out/summary.csv``."""
+def gather(todo: list[Run], out: Path) -> list[Path]:
+    """Write ``summary.csv`` (chapter 5) and ``summary-chNN.csv`` from the finished runs of
+    ``todo``, with a column ``param_<name>`` per ``-p`` parameter; returns the files
+    written."""
     import pandas as pd
 
     from .experiment import write_csv
 
+    written = []
     for ch in CHAPTERS:
-        if ch != "05":
-            files = sorted(out.glob(f"ch{ch}/grid-*/results.csv"))
-            if files:
-                write_csv(pd.concat([pd.read_csv(f) for f in files], ignore_index=True),
-                          out / f"summary-ch{ch}.csv")
-    files = sorted(out.glob("grid-*/results.csv"),
-                   key=lambda f: int(f.parent.name.removeprefix("grid-")))
-    if not files:
-        return None
-    table = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-    return write_csv(table, out / "summary.csv")
+        mine = [r for r in todo if r.chapter == ch and runs.is_finished(r, warn=False)]
+        if not mine:
+            continue
+        names = sorted({k for r in todo if r.chapter == ch for k in r.spec})
+        dflt = notebook_defaults(mine[0].notebook) if names else {}
+        tables = []
+        for r in sorted(mine, key=lambda r: (spec_name(r.spec), r.params["grid_size"])):
+            t = pd.read_csv(r.dir / "results.csv")
+            for k in names:  # prefixed: a results column may share the name (weighting)
+                v = r.spec.get(k, dflt.get(k))
+                t[f"param_{k}"] = v if not isinstance(v, (list, dict)) else json.dumps(v)
+            tables.append(t)
+        name = "summary.csv" if ch == "05" else f"summary-ch{ch}.csv"
+        written.append(write_csv(pd.concat(tables, ignore_index=True), out / name))
+    return written
+
+
+def _start_engine(args):
+    """A Dask client: on ``--scheduler``, or on a new LocalCluster (returned too)."""
+    from distributed import Client, LocalCluster
+
+    if args.scheduler:
+        try:
+            return Client(args.scheduler, timeout="20s"), None
+        except OSError as e:
+            raise SweepError(f"cannot reach the Dask scheduler at {args.scheduler}: {e}") \
+                from None
+    cluster = LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address=None,
+                           silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def _stop_everything(client, cluster, futures, children) -> None:
+    """Cancel the tasks, close the cluster and make sure no process of ours survives."""
+    import psutil
+
+    try:
+        client.cancel(futures, force=True)
+    except Exception:  # noqa: BLE001 - the cluster may already be going away
+        pass
+    for closer in (client, cluster):
+        if closer is not None:
+            try:
+                closer.close(timeout=3)
+            except Exception:  # noqa: BLE001
+                pass
+    procs = [*children, *psutil.Process().children(recursive=True)]
+    for p in procs:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=2)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits 2 on malformed options
     root = project_root(Path(__file__).resolve().parent)
-    try:
-        jobs = plan(args, root)
-    except SweepError as e:
+
+    def usage_error(message: str) -> int:
         parser.print_usage(sys.stderr)
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
         return 2
+
+    try:
+        todo = plan(args, root)
+        out = Path(args.out).resolve()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            probe = out / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise SweepError(f"--out {args.out} cannot be written: {e.strerror or e}") from None
+    except SweepError as e:
+        return usage_error(str(e))
+    if args.scheduler and args.jobs != 1:
+        print("sweep: --jobs is ignored with --scheduler (the cluster has its workers)",
+              file=sys.stderr)
+    try:
+        with runs.locked(out / LOCK, wait=False):
+            return _run(args, root, out, todo)
+    except BlockingIOError:
+        return usage_error(f"another sweep (pid {runs.lock_holder(out / LOCK)}) is writing "
+                           f"to {out}; wait for it to finish or give another --out")
+    except SweepError as e:
+        return usage_error(str(e))
+
+
+def _run(args, root: Path, out: Path, todo: list[Run]) -> int:
+    import psutil
+    from distributed import as_completed
     from tqdm.auto import tqdm
 
-    out = Path(args.out)
-    todo = [j for j in jobs if args.force or not is_finished(j)]
-    print(f"sweep: {len(jobs)} notebook runs (one per chapter and grid size), "
-          f"{len(jobs) - len(todo)} already finished, {len(todo)} to run with {args.jobs} "
-          f"job(s) -> {out}/", flush=True)
-    if args.jobs > 1:  # share the cores between the kernels
-        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.jobs)))
-    t0, failures = time.perf_counter(), []
-    with tqdm(total=len(todo), desc="sweep", unit="notebook") as bar, \
-            ProcessPoolExecutor(max_workers=args.jobs,
-                                mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_job, j, root): j for j in todo}
-        for fut in as_completed(futures):
-            j = futures[fut]
-            try:
-                secs = fut.result()
-                bar.write(f"  done chapter {j['chapter']}, grid {j['params']['grid_size']:>3} "
-                          f"in {secs:6.1f} s")
-            except Exception as e:  # noqa: BLE001 - report every failure, keep going
-                failures.append(str(e))
-                bar.write(f"  FAILED: {e}")
-            bar.update(1)
-    summary = gather(out) if out.is_dir() else None
-    total = time.perf_counter() - t0
-    print(f"sweep: total wall time {total:.1f} s"
-          + (f"; summary: {summary}" if summary else ""), flush=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", runs.RunDamaged)
+        pending = [r for r in todo if args.force or not runs.is_finished(r)]
+    for w in caught:
+        print(f"sweep: {w.message}", file=sys.stderr)
+    engine = f"Dask scheduler {args.scheduler}" if args.scheduler else \
+        f"a local Dask cluster of {args.jobs} worker(s)"
+    print(f"sweep: {len(todo)} notebook runs, {len(todo) - len(pending)} already finished, "
+          f"{len(pending)} to run on {engine} -> {out}/", flush=True)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def on_signal(signum, frame):
+        raise _Stop(signum)
+
+    t0, failures, client, cluster, futures = time.perf_counter(), [], None, None, []
+    try:
+        for s in previous:
+            signal.signal(s, on_signal)
+        if pending:
+            client, cluster = _start_engine(args)
+            futures = [client.submit(runs.execute, r, root, pure=False,
+                                     key=f"run-{i}-{spec_name(r.spec) or 'defaults'}-"
+                                         f"ch{r.chapter}-grid-{r.params['grid_size']}")
+                       for i, r in enumerate(pending)]
+            with tqdm(total=len(futures), desc="sweep", unit="run") as bar:
+                for fut in as_completed(futures):
+                    try:
+                        res = fut.result()
+                        bar.write(f"  done {res['label']} in {res['seconds']:6.1f} s"
+                                  + (" (finished by another worker)" if res["reused"] else ""))
+                    except Exception as e:  # noqa: BLE001 - report every failure, keep going
+                        failures.append(str(e))
+                        bar.write(f"  FAILED: {e}")
+                    bar.update(1)
+    except _Stop as stop:
+        children = psutil.Process().children(recursive=True)
+        print(f"\nsweep: stopped by {stop}; stopping the workers ...", file=sys.stderr,
+              flush=True)
+        _stop_everything(client, cluster, futures, children)
+        done = sum(runs.is_finished(r, warn=False) for r in todo)
+        written = gather(todo, out)
+        print(f"sweep: {done} of {len(todo)} runs are finished"
+              + (f"; partial summary: {', '.join(map(str, written))}" if written else "")
+              + ". Run the same command again to resume: finished runs are reused, "
+                "interrupted ones redone.", file=sys.stderr, flush=True)
+        return 128 + stop.signum
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    if client is not None:
+        client.close()
+    if cluster is not None:
+        cluster.close()
+    written = gather(todo, out)
+    print(f"sweep: total wall time {time.perf_counter() - t0:.1f} s"
+          + (f"; summary: {', '.join(map(str, written))}" if written else ""), flush=True)
     if failures:
-        print(f"sweep: {len(failures)} notebook(s) failed:\n  " + "\n  ".join(failures),
+        print(f"sweep: {len(failures)} run(s) failed:\n  " + "\n  ".join(failures),
               file=sys.stderr)
         return 1
     return 0

@@ -1,29 +1,66 @@
-"""The papermill sweep: its command line, resuming, gathering, failures."""
+"""The sweep: command line, parameter grids, the Dask engine (local and remote, a worker
+killed mid-run), resuming, damaged runs, locking, SIGTERM, failures.
+
+Every sweep here is the same tiny one (grid 5, 2 trials, two weightings) so that all of them
+can be compared with one reference summary: whatever engine, job count or interruption
+produced it, the results must be identical in every column but wall time.
+"""
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 
-from cliprl_helpers import sweep
+from cliprl_helpers import runs, sweep
+
+TINY = ["--grid-sizes", "5", "--trials", "2", "-p", "weighting", "paper", "top1"]
+TIMING = ["wall_s"]  # wall-clock seconds: the only column allowed to differ
 
 
-def _run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "cliprl_helpers.sweep", *args],
-                          capture_output=True, text=True, cwd=cwd)
+def _env(artifacts):
+    return {**os.environ, "CLIPRL_ARTIFACTS": str(artifacts), "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1"}
 
+
+def _sweep(out, artifacts, *args, background=False):
+    cmd = [sys.executable, "-m", "cliprl_helpers.sweep", *args, "--out", str(out)]
+    if background:
+        return subprocess.Popen(cmd, env=_env(artifacts), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    return subprocess.run(cmd, env=_env(artifacts), capture_output=True, text=True)
+
+
+def _summary(out):
+    return pd.read_csv(Path(out) / "summary.csv").drop(columns=TIMING)
+
+
+# --- the command line -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("args, message", [
-    (["-p", "no_such_param", "1"], "unknown parameter"),
-    (["--grid-sizes", "1"], "too small"),
+    (["-p", "no_such_param", "1"], "unknown parameter(s) ['no_such_param']"),
+    (["-p", "weighting"], "-p weighting needs at least one value"),
+    (["-p", "weighting", "nonsense"], "-p weighting 'nonsense': unknown weighting scheme"),
+    (["-p", "weighting", "paper", "3"], "-p weighting 3: unknown weighting scheme 3"),
+    (["-p", "weighting", "paper", "-p", "weighting", "top1"], "given twice"),
+    (["-p", "n_trials", "3"], "have their own options"),
+    (["--grid-sizes", "1"], "grid sizes must be an integer >= 4, got 1"),
     (["--grid-sizes", "ten"], "invalid int value"),
+    (["--trials", "0"], "--trials must be an integer >= 1, got 0"),
     (["--trials", "many"], "invalid int value"),
+    (["--jobs", "0"], "--jobs must be an integer >= 1, got 0"),
     (["--readings", "sideways"], "unknown reading"),
     (["--chapters", "99"], "unknown chapter"),
     (["--chapters", "08", "--grid-sizes", "25"], "not allowed for chapter 08"),
+    (["--chapters", "07", "-p", "held_out", "go to the pink cone"], "held_out"),
+    (["--chapters", "07", "-p", "budget_steps", "-5"], "budget_steps"),
 ])
 def test_bad_command_lines_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     out = tmp_path / "runs"
@@ -34,75 +71,229 @@ def test_bad_command_lines_exit_2_and_write_nothing(tmp_path, capsys, args, mess
     assert code == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+    assert not (tmp_path / "artifacts").exists()
 
 
-def test_out_path_that_is_a_file_exits_2(tmp_path):
+def test_out_under_a_file_exits_2_before_anything(tmp_path, capsys):
     f = tmp_path / "a-file"
     f.write_text("x")
-    r = _run("--out", str(f))
-    assert r.returncode == 2 and "is a file" in r.stderr
+    for out in (f, f / "runs"):
+        assert sweep.main(["--grid-sizes", "5", "--out", str(out)]) == 2
+        assert "is a file" in capsys.readouterr().err
     assert f.read_text() == "x"
 
 
 def test_help_documents_every_option():
-    r = _run("--help")
+    r = subprocess.run([sys.executable, "-m", "cliprl_helpers.sweep", "--help"],
+                       capture_output=True, text=True)
     assert r.returncode == 0
     for opt in ("--grid-sizes", "--trials", "--readings", "--jobs", "--out", "--force", "-p",
-                "--chapters"):
+                "--chapters", "--one-at-a-time", "--scheduler"):
         assert opt in r.stdout
 
 
-def _sweep(out, artifacts, jobs):
-    env = {**os.environ, "CLIPRL_ARTIFACTS": str(artifacts)}
-    args = ["--grid-sizes", "5", "6", "--trials", "2", "--jobs", str(jobs), "--out", str(out)]
-    return args, env, subprocess.run([sys.executable, "-m", "cliprl_helpers.sweep", *args],
-                                     capture_output=True, text=True, env=env)
+def test_specifications_product_and_one_at_a_time():
+    grid = {"weighting": ["paper", "top1"], "budget_steps": [100, 200]}
+    defaults = {"weighting": "paper", "budget_steps": 100}
+    prod = sweep.specifications(grid, defaults, one_at_a_time=False)
+    assert prod == [{}, {"budget_steps": 200}, {"weighting": "top1"},
+                    {"budget_steps": 200, "weighting": "top1"}]
+    oat = sweep.specifications(grid, defaults, one_at_a_time=True)
+    assert oat == [{}, {"weighting": "top1"}, {"budget_steps": 200}]
+    assert sweep.spec_name({"weighting": "top1", "budget_steps": 200}) == \
+        "budget_steps=200,weighting=top1"
+    assert sweep.spec_name({}) == ""
 
+
+def test_run_folders_are_named_from_their_parameters(tmp_path):
+    args = sweep.build_parser().parse_args([*TINY, "--out", str(tmp_path / "r")])
+    todo = sweep.plan(args, Path(sweep.__file__).resolve().parents[1])
+    assert sorted(str(r.dir.relative_to(tmp_path / "r")) for r in todo) == \
+        ["grid-5", "weighting=top1/grid-5"]
+    assert all(r.expected_rows == 2 * 2 * 4 for r in todo)  # readings x trials x methods
+    assert not (tmp_path / "r").exists()  # planning writes nothing
+
+
+# --- runs on Dask ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def two_sweeps(tmp_path_factory):
-    """The same tiny sweep twice, in other processes, with --jobs 1 and 2 and separate
-    caches (so the second trains everything again)."""
+def reference(tmp_path_factory):
+    """The tiny sweep with --jobs 1 and with --jobs 2 (a LocalCluster of two workers), in
+    other processes, with separate empty caches."""
     tmp = tmp_path_factory.mktemp("sweeps")
-    one = _sweep(tmp / "runs1", tmp / "art1", 1)
-    two = _sweep(tmp / "runs2", tmp / "art2", 2)
+    one = _sweep(tmp / "runs1", tmp / "art1", *TINY, "--jobs", "1")
+    two = _sweep(tmp / "runs2", tmp / "art2", *TINY, "--jobs", "2")
+    assert one.returncode == 0, one.stderr[-3000:]
+    assert two.returncode == 0, two.stderr[-3000:]
     return tmp, one, two
 
 
-def test_small_sweep_runs_resumes_and_gathers(two_sweeps):
-    tmp, (args, env, r), _ = two_sweeps
-    out = tmp / "runs1"
-    assert r.returncode == 0, r.stderr[-2000:]
-    d = out / "grid-5"
-    assert (d / "05_clip_transfer.ipynb").is_file()
-    assert json.loads((d / "params.json").read_text())["n_trials"] == 2
-    summary = pd.read_csv(out / "summary.csv")
-    assert len(summary) == 2 * 2 * 2 * 4  # sizes x readings x trials x methods
-    assert set(summary.method) == {"scratch", "algorithm1", "algorithm2", "oracle"}
-    assert "total wall time" in r.stdout
-    again = subprocess.run([sys.executable, "-m", "cliprl_helpers.sweep", *args],
-                           capture_output=True, text=True, env=env)
+def test_parameter_grid_runs_on_a_local_cluster_and_gathers(reference):
+    tmp, one, _ = reference
+    summary = pd.read_csv(tmp / "runs1" / "summary.csv")
+    assert len(summary) == 2 * 2 * 2 * 4  # specs x readings x trials x methods
+    assert set(summary.param_weighting) == {"paper", "top1"}
+    assert set(summary[summary.method == "algorithm2"].weighting) == {"paper", "top1"}
+    assert "local Dask cluster of 1 worker" in one.stdout and "total wall time" in one.stdout
+    d = tmp / "runs1" / "weighting=top1" / "grid-5"
+    assert json.loads((d / "params.json").read_text())["weighting"] == "top1"
+    marker = json.loads((d / "finished.json").read_text())
+    assert marker["rows"] == 16 and set(marker["files"]) == {
+        "05_clip_transfer.ipynb", "results.csv", "params.json"}
+
+
+def test_one_or_two_workers_give_identical_results(reference):
+    tmp, _, _ = reference
+    pd.testing.assert_frame_equal(_summary(tmp / "runs1"), _summary(tmp / "runs2"))
+
+
+def test_finished_runs_are_reused(reference):
+    tmp, _, _ = reference
+    again = _sweep(tmp / "runs1", tmp / "art1", *TINY)
     assert again.returncode == 0 and "2 already finished, 0 to run" in again.stdout
-    # a different parameter is not "finished"
-    assert not sweep.is_finished({"dir": d, "notebook": d / "05_clip_transfer.ipynb",
-                                  "params": {"n_trials": 3}})
 
 
-def test_same_results_with_one_or_two_jobs_in_other_processes(two_sweeps):
-    tmp, (_, _, r1), (_, _, r2) = two_sweeps
-    assert r1.returncode == 0 and r2.returncode == 0, r2.stderr[-2000:]
-    a, b = (pd.read_csv(tmp / d / "summary.csv") for d in ("runs1", "runs2"))
-    assert list(a.columns) == list(b.columns)
-    timing = ["wall_s"]  # wall-clock seconds: the only column allowed to differ
-    pd.testing.assert_frame_equal(a.drop(columns=timing), b.drop(columns=timing))
-    assert (a.steps_to_converge > 0).any()
+@pytest.mark.parametrize("damage", ["cut at a line", "cut mid-line", "emptied", "edited"])
+def test_a_damaged_run_is_not_finished(reference, damage):
+    tmp, _, _ = reference
+    args = sweep.build_parser().parse_args([*TINY, "--out", str(tmp / "runs1")])
+    run = [r for r in sweep.plan(args, Path(sweep.__file__).resolve().parents[1])
+           if r.spec][0]
+    assert runs.check_finished(run) == ""
+    csv = run.dir / "results.csv"
+    text = csv.read_text()
+    try:
+        lines = text.splitlines(keepends=True)
+        csv.write_text({"cut at a line": "".join(lines[:-5]),
+                        "cut mid-line": text[:len(text) // 2],
+                        "emptied": "",
+                        "edited": text.replace("top1", "paper")}[damage])
+        assert "results.csv" in runs.check_finished(run)
+        with pytest.warns(runs.RunDamaged, match="redoing"):
+            assert not runs.is_finished(run)
+    finally:
+        csv.write_text(text)
+    assert runs.is_finished(run)
 
 
-def test_failing_notebook_exits_nonzero_and_names_it(tmp_path):
+def test_a_damaged_run_is_redone_to_the_same_summary(reference, tmp_path):
+    tmp, _, _ = reference
+    import shutil
+
     out = tmp_path / "runs"
-    r = _run("--grid-sizes", "5", "--trials", "1", "--readings", "as_printed", "--out",
-             str(out), "-p", "weighting", "nonsense")
+    shutil.copytree(tmp / "runs1", out)
+    csv = out / "grid-5" / "results.csv"
+    csv.write_text("".join(csv.read_text().splitlines(keepends=True)[:-5]))  # 5 rows short
+    r = _sweep(out, tmp / "art1", *TINY)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "does not match its checksum; redoing" in r.stderr
+    assert "1 already finished, 1 to run" in r.stdout
+    pd.testing.assert_frame_equal(_summary(out), _summary(tmp / "runs1"))
+
+
+def test_a_second_sweep_into_a_locked_folder_exits_2(tmp_path):
+    out = tmp_path / "runs"
+    with runs.locked(out / sweep.LOCK, wait=False):
+        r = _sweep(out, tmp_path / "art", *TINY)
+    assert r.returncode == 2
+    assert f"another sweep (pid {os.getpid()}) is writing to {out}" in r.stderr
+    assert sorted(p.name for p in out.iterdir()) == [sweep.LOCK]
+
+
+def test_concurrent_sweeps_into_one_folder_never_mix(reference, tmp_path):
+    tmp, _, _ = reference
+    out = tmp_path / "runs"
+    first = _sweep(out, tmp / "art1", "--grid-sizes", "5", "--trials", "2", background=True)
+    deadline = time.time() + 60
+    while not (out / sweep.LOCK).is_file() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    second = _sweep(out, tmp / "art1", "--grid-sizes", "5", "--trials", "2", "-p",
+                    "weighting", "top1")
+    stdout, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr[-2000:]
+    assert second.returncode == 2 and "another sweep" in second.stderr
+    d = out / "grid-5"
+    assert json.loads((d / "params.json").read_text()).get("weighting", "paper") == "paper"
+    assert set(pd.read_csv(d / "results.csv").query("method == 'algorithm2'").weighting) == \
+        {"paper"}
+    assert not (out / "weighting=top1").exists()
+
+
+def test_sigterm_stops_every_process_and_the_sweep_resumes(reference, tmp_path):
+    tmp, _, _ = reference
+    out, art = tmp_path / "runs", tmp / "art1"  # trained: the notebooks are what runs
+    proc = _sweep(out, art, *TINY, "--jobs", "2", background=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob("**/.*.running.ipynb")):
+        time.sleep(0.2)
+    assert list(out.glob("**/.*.running.ipynb")), "no notebook started"
+    family = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+    assert len(family) >= 3  # the sweep, its workers, their kernels
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert "Run the same command again to resume" in stderr
+    time.sleep(5)
+    alive = [p for p in family if psutil.pid_exists(p)
+             and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], f"processes still running 5 s after SIGTERM: {alive}"
+    for marker in out.glob("**/finished.json"):  # whatever looks finished is whole
+        run_dir = marker.parent
+        assert (run_dir / "results.csv").is_file()
+    again = _sweep(out, art, *TINY, "--jobs", "2")
+    assert again.returncode == 0, again.stderr[-2000:]
+    pd.testing.assert_frame_equal(_summary(out), _summary(tmp / "runs1"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_remote_scheduler_survives_a_killed_worker(reference, tmp_path):
+    """A scheduler and two workers as separate processes on 127.0.0.1; one worker is
+    killed while it runs a notebook; its task runs again on the other worker."""
+    tmp, _, _ = reference
+    dask = str(Path(sys.executable).parent / "dask")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = _env(tmp_path / "art")
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        time.sleep(3)
+        for _ in range(2):
+            procs.append(subprocess.Popen(
+                [dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
+                 "--host", "127.0.0.1", "--no-dashboard"], env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        out = tmp_path / "runs"
+        sw = _sweep(out, tmp_path / "art", *TINY, "--scheduler", address, background=True)
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list(out.glob("**/.*.running.ipynb"))) < 2:
+            time.sleep(0.2)
+        assert len(list(out.glob("**/.*.running.ipynb"))) == 2, "both workers should be busy"
+        os.killpg(procs[1].pid, signal.SIGKILL)  # a worker (nanny, process, kernel) dies
+        stdout, stderr = sw.communicate(timeout=300)
+        assert sw.returncode == 0, stderr[-3000:]
+        assert f"Dask scheduler {address}" in stdout
+        pd.testing.assert_frame_equal(_summary(out), _summary(tmp / "runs1"))
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_failing_run_exits_1_and_names_it(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")  # the training cache cannot be created under a file
+    r = _sweep(tmp_path / "runs", blocker / "art", "--grid-sizes", "5", "--trials", "1",
+               "--readings", "as_printed")
     assert r.returncode == 1
-    failed = out / "grid-5" / "05_clip_transfer.failed.ipynb"
-    assert str(failed) in r.stderr and failed.is_file()
-    assert not (out / "grid-5" / "results.csv").exists()
+    assert "chapter 05, grid 5 failed" in r.stderr
+    assert not (tmp_path / "runs" / "grid-5" / "finished.json").exists()
