@@ -87,9 +87,6 @@ def goal_for(instruction: str, size: int) -> tuple[int, int]:
     (0, 8)
     """
     size = check_size(size)
-    if not isinstance(instruction, str):
-        raise ValueError(f"cannot paraphrase {instruction!r}: expected a string 'top left|right "
-                         f"<ordinal>'")
     match = _INSTRUCTION_RE.match(instruction.strip().lower()) if isinstance(
         instruction, str) else None
     if match is None or match.group(2) not in _ORDINALS:

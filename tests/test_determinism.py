@@ -91,5 +91,5 @@ def test_bad_thread_setting_is_refused(monkeypatch):
     monkeypatch.setenv(threads.ENV_VAR, "zero")
     with pytest.raises(ValueError, match="CLIPRL_TORCH_THREADS must be a positive integer"):
         threads.requested_threads()
-    with pytest.raises(ValueError, match="thread count must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="thread count must be an integer >= 1, got 0"):
         threads.pin_threads(0)

@@ -110,16 +110,16 @@ def test_shared_and_independent_init():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"learning_rate": -1e-3}, "learning_rate must be > 0"),
-    ({"learning_rate": 0.0}, "learning_rate must be > 0"),
+    ({"learning_rate": -1e-3}, "learning_rate must be a finite number > 0"),
+    ({"learning_rate": 0.0}, "learning_rate must be a finite number > 0"),
     ({"buffer_size": 16, "batch_size": 32}, r"buffer_size \(16\) must be >= batch_size"),
-    ({"eps_start": 1.5}, r"eps_start must be in \[0, 1\]"),
-    ({"eps_end": -0.1}, r"eps_end must be in \[0, 1\]"),
-    ({"budget_steps": 0}, "budget_steps must be a positive integer"),
-    ({"budget_steps": -5}, "budget_steps must be a positive integer"),
-    ({"gamma": 0.0}, r"gamma must be in \(0, 1\]"),
-    ({"threshold": 1.2}, r"threshold must be in \(0, 1\]"),
-    ({"hidden": 0}, "hidden must be a positive integer"),
+    ({"eps_start": 1.5}, r"eps_start must be a finite number in \[0, 1\]"),
+    ({"eps_end": -0.1}, r"eps_end must be a finite number in \[0, 1\]"),
+    ({"budget_steps": 0}, "budget_steps must be an integer >= 1"),
+    ({"budget_steps": -5}, "budget_steps must be an integer >= 1"),
+    ({"gamma": 0.0}, r"gamma must be a finite number in \(0, 1\]"),
+    ({"threshold": 1.2}, r"threshold must be a finite number in \(0, 1\]"),
+    ({"hidden": 0}, "hidden must be an integer >= 1"),
 ])
 def test_bad_config_raises(kwargs, match):
     with pytest.raises(ValueError, match=match):

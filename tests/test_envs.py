@@ -190,7 +190,7 @@ def test_bad_start_and_action():
 def test_bad_batched_goals_and_vector_args():
     with pytest.raises(ValueError, match="off the 4x4 grid"):
         BatchedGoalGrid(4, [0, 16])
-    with pytest.raises(ValueError, match="num_envs must be a positive integer"):
+    with pytest.raises(ValueError, match="num_envs must be an integer >= 1"):
         GoalGridVectorEnv(0, 4)
     with pytest.raises(ValueError, match="2 goals for 3 envs"):
         GoalGridVectorEnv(3, 4, goal=[(0, 0), (0, 1)])

@@ -118,18 +118,27 @@ def test_run_folders_are_named_from_their_parameters(tmp_path):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """The tiny sweep with --jobs 1 and with --jobs 2 (a LocalCluster of two workers), in
-    other processes, with separate empty caches."""
+    """The tiny sweep with --jobs 1 and with --jobs 2 (a LocalCluster of two workers), at
+    the same time, in other processes, with separate empty caches; while the first runs, a
+    second sweep with another parameter tries to write into its folder."""
     tmp = tmp_path_factory.mktemp("sweeps")
-    one = _sweep(tmp / "runs1", tmp / "art1", *TINY, "--jobs", "1")
-    two = _sweep(tmp / "runs2", tmp / "art2", *TINY, "--jobs", "2")
-    assert one.returncode == 0, one.stderr[-3000:]
-    assert two.returncode == 0, two.stderr[-3000:]
-    return tmp, one, two
+    one = _sweep(tmp / "runs1", tmp / "art1", *TINY, "--jobs", "1", background=True)
+    two = _sweep(tmp / "runs2", tmp / "art2", *TINY, "--jobs", "2", background=True)
+    deadline = time.time() + 60
+    while not list((tmp / "runs1").glob("**/.*.running.ipynb")) and time.time() < deadline:
+        time.sleep(0.2)
+    intruder = _sweep(tmp / "runs1", tmp / "art1", "--grid-sizes", "5", "--trials", "2",
+                      "-p", "weighting", "softmax")
+    results = []
+    for proc in (one, two):
+        stdout, stderr = proc.communicate(timeout=600)
+        assert proc.returncode == 0, stderr[-3000:]
+        results.append(subprocess.CompletedProcess(proc.args, 0, stdout, stderr))
+    return tmp, results[0], results[1], intruder
 
 
 def test_parameter_grid_runs_on_a_local_cluster_and_gathers(reference):
-    tmp, one, _ = reference
+    tmp, one, _, _ = reference
     summary = pd.read_csv(tmp / "runs1" / "summary.csv")
     assert len(summary) == 2 * 2 * 2 * 4  # specs x readings x trials x methods
     assert set(summary.param_weighting) == {"paper", "top1"}
@@ -143,19 +152,13 @@ def test_parameter_grid_runs_on_a_local_cluster_and_gathers(reference):
 
 
 def test_one_or_two_workers_give_identical_results(reference):
-    tmp, _, _ = reference
+    tmp, _, _, _ = reference
     pd.testing.assert_frame_equal(_summary(tmp / "runs1"), _summary(tmp / "runs2"))
-
-
-def test_finished_runs_are_reused(reference):
-    tmp, _, _ = reference
-    again = _sweep(tmp / "runs1", tmp / "art1", *TINY)
-    assert again.returncode == 0 and "2 already finished, 0 to run" in again.stdout
 
 
 @pytest.mark.parametrize("damage", ["cut at a line", "cut mid-line", "emptied", "edited"])
 def test_a_damaged_run_is_not_finished(reference, damage):
-    tmp, _, _ = reference
+    tmp, _, _, _ = reference
     args = sweep.build_parser().parse_args([*TINY, "--out", str(tmp / "runs1")])
     run = [r for r in sweep.plan(args, Path(sweep.__file__).resolve().parents[1])
            if r.spec][0]
@@ -177,7 +180,7 @@ def test_a_damaged_run_is_not_finished(reference, damage):
 
 
 def test_a_damaged_run_is_redone_to_the_same_summary(reference, tmp_path):
-    tmp, _, _ = reference
+    tmp, _, _, _ = reference
     import shutil
 
     out = tmp_path / "runs"
@@ -187,7 +190,7 @@ def test_a_damaged_run_is_redone_to_the_same_summary(reference, tmp_path):
     r = _sweep(out, tmp / "art1", *TINY)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "does not match its checksum; redoing" in r.stderr
-    assert "1 already finished, 1 to run" in r.stdout
+    assert "1 already finished, 1 to run" in r.stdout  # the whole run is reused
     pd.testing.assert_frame_equal(_summary(out), _summary(tmp / "runs1"))
 
 
@@ -200,28 +203,21 @@ def test_a_second_sweep_into_a_locked_folder_exits_2(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [sweep.LOCK]
 
 
-def test_concurrent_sweeps_into_one_folder_never_mix(reference, tmp_path):
-    tmp, _, _ = reference
-    out = tmp_path / "runs"
-    first = _sweep(out, tmp / "art1", "--grid-sizes", "5", "--trials", "2", background=True)
-    deadline = time.time() + 60
-    while not (out / sweep.LOCK).is_file() and time.time() < deadline:
-        time.sleep(0.2)
-    time.sleep(0.5)
-    second = _sweep(out, tmp / "art1", "--grid-sizes", "5", "--trials", "2", "-p",
-                    "weighting", "top1")
-    stdout, stderr = first.communicate(timeout=300)
-    assert first.returncode == 0, stderr[-2000:]
-    assert second.returncode == 2 and "another sweep" in second.stderr
-    d = out / "grid-5"
-    assert json.loads((d / "params.json").read_text()).get("weighting", "paper") == "paper"
-    assert set(pd.read_csv(d / "results.csv").query("method == 'algorithm2'").weighting) == \
-        {"paper"}
-    assert not (out / "weighting=top1").exists()
+def test_concurrent_sweeps_into_one_folder_never_mix(reference):
+    tmp, _, _, intruder = reference
+    assert intruder.returncode == 2, intruder.stderr[-2000:]
+    assert "another sweep (pid" in intruder.stderr
+    out = tmp / "runs1"
+    assert not (out / "weighting=softmax").exists()
+    for spec, weighting in (("grid-5", "paper"), ("weighting=top1/grid-5", "top1")):
+        d = out / spec
+        assert json.loads((d / "params.json").read_text()).get("weighting", "paper") == weighting
+        table = pd.read_csv(d / "results.csv")
+        assert set(table.query("method == 'algorithm2'").weighting) == {weighting}
 
 
 def test_sigterm_stops_every_process_and_the_sweep_resumes(reference, tmp_path):
-    tmp, _, _ = reference
+    tmp, _, _, _ = reference
     out, art = tmp_path / "runs", tmp / "art1"  # trained: the notebooks are what runs
     proc = _sweep(out, art, *TINY, "--jobs", "2", background=True)
     deadline = time.time() + 120
@@ -234,10 +230,20 @@ def test_sigterm_stops_every_process_and_the_sweep_resumes(reference, tmp_path):
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
     assert "Run the same command again to resume" in stderr
-    time.sleep(5)
-    alive = [p for p in family if psutil.pid_exists(p)
-             and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
-    assert alive == [], f"processes still running 5 s after SIGTERM: {alive}"
+    def alive():
+        out = []
+        for pid in family:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    out.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+        return out
+
+    deadline = time.time() + 5
+    while alive() and time.time() < deadline:
+        time.sleep(0.2)
+    assert alive() == [], f"processes still running 5 s after SIGTERM: {alive()}"
     for marker in out.glob("**/finished.json"):  # whatever looks finished is whole
         run_dir = marker.parent
         assert (run_dir / "results.csv").is_file()
@@ -255,7 +261,7 @@ def _free_port() -> int:
 def test_remote_scheduler_survives_a_killed_worker(reference, tmp_path):
     """A scheduler and two workers as separate processes on 127.0.0.1; one worker is
     killed while it runs a notebook; its task runs again on the other worker."""
-    tmp, _, _ = reference
+    tmp, _, _, _ = reference
     dask = str(Path(sys.executable).parent / "dask")
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
