@@ -176,3 +176,46 @@ def ablation_figure(summary, title: str, ax=None):
     ax.set_title(title)
     legend_outside(ax)
     return ax
+
+
+#: The ratios of the decomposition figure: (numerator, denominator, label).
+DECOMPOSITION = (("algorithm1", "scratch", "Algorithm 1 / scratch"),
+                 ("algorithm2", "scratch", "Algorithm 2 / scratch"),
+                 ("algorithm2", "algorithm1", "Algorithm 2 / Algorithm 1"))
+
+
+def decomposition_figure(table, resolution: int):
+    """Per target reading, per grid size: each method's steps relative to scratch, and the
+    Algorithm 2 / Algorithm 1 ratio they make (geometric means over trials, 95% t-intervals
+    on the logs). Shows *which* side moves when the ratio moves.
+
+    Returns the figure.
+    """
+    import numpy as np
+
+    from .stats import ratio_table
+
+    readings = list(dict.fromkeys(table.target_reading))
+    fig, axes = plt.subplots(1, len(readings), figsize=(6.5 * len(readings), 4.4),
+                             squeeze=False, sharey=True)
+    sizes = sorted(table.grid_size.unique())
+    for ax, reading in zip(axes[0], readings):
+        sub = table[table.target_reading == reading]
+        for k, (num, den, label) in enumerate(DECOMPOSITION):
+            r = ratio_table(sub, num, den, ["grid_size"], resolution)
+            x = np.arange(len(sizes)) + (k - 1) * 0.12
+            gm = r["geo-mean ratio"].to_numpy()
+            ax.errorbar(x, gm, yerr=[gm - r.lo.to_numpy(), r.hi.to_numpy() - gm], fmt="o-",
+                        capsize=3, color=PALETTE[[0, 2, 5][k]], label=label,
+                        linestyle="--" if k < 2 else "-", linewidth=1.2 if k < 2 else 2)
+        ax.axhline(1.0, color="0.3", linewidth=1)
+        ax.axhline(0.5, color="0.6", linewidth=1, linestyle=":")
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(sizes)))
+        ax.set_xticklabels([f"{n}x{n}" for n in sizes])
+        ax.set_xlabel("grid size")
+        ax.set_title(f"target reading: {reading.replace('_', ' ')}")
+    axes[0][0].set_ylabel("steps ratio (geo-mean, 95% CI, log scale)")
+    legend_outside(axes[0][-1])
+    fig.tight_layout()
+    return fig

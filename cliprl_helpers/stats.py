@@ -1,4 +1,18 @@
-"""Summaries over trials: means and medians with 95% bootstrap intervals.
+"""Statistics over trials: a thin, documented layer over ``scipy.stats`` (chapters 5-9).
+
+The independent unit is the **trial**: one seed, its base policies, its alignment and every
+method's fine-tuning, all sharing random streams. Comparisons are therefore *paired* within a
+trial, and every interval resamples trials (never runs within a trial).
+
+* :func:`log_t_interval`: geometric mean of per-trial ratios with a t-interval on the logs
+  (``scipy.stats.ttest_1samp(...).confidence_interval``): the primary interval.
+* :func:`bca_interval`: a BCa bootstrap interval (``scipy.stats.bootstrap``) of any statistic
+  over trials, paired across arrays, or stratified over independent groups (grid sizes).
+* :func:`wilcoxon_p`: the Wilcoxon signed-rank test of the log ratios against 0.
+* :func:`ratio_stats` / :func:`ratio_table`: all of the above for one comparison, with the
+  geometric mean, the median ratio and the ratio of means side by side.
+* :func:`claim_reduction` and :func:`claim_growth`: the paper's two claims as rules on those
+  intervals, with "not testable" when the data cannot answer.
 
 Censored runs (no convergence within the budget) enter at the budget, so a summary that
 includes them is a *lower bound* on the true mean; tables say how many were censored.
@@ -7,9 +21,13 @@ includes them is a *lower bound* on the true mean; tables say how many were cens
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
+
+from . import checks
 
 
 def bootstrap_ci(values, stat: Callable = np.mean, n_boot: int = 2000, level: float = 0.95,
@@ -72,3 +90,325 @@ def geo_mean_ci(ratios, level: float = 0.95, seed: int = 0) -> tuple[float, floa
     logs = np.log(np.asarray(ratios, dtype=float))
     lo, hi = bootstrap_ci(logs, level=level, seed=seed)
     return float(np.exp(logs.mean())), float(np.exp(lo)), float(np.exp(hi))
+
+
+#: Confidence level of every interval in the book.
+LEVEL = 0.95
+#: The paper's claim 1, "approximately 50% fewer steps": a ratio of 0.5 (the paper's number,
+#: not a tuned threshold).
+PAPER_RATIO = 0.5
+#: No difference between the two methods.
+NO_DIFFERENCE = 1.0
+#: Bootstrap resamples (scipy's default).
+N_RESAMPLES = 9999
+
+
+def _positive(name: str, values) -> np.ndarray:
+    x = np.asarray(values, dtype=float).reshape(-1)
+    checks.finite(name, x)
+    if (x <= 0).any():
+        raise ValueError(f"{name} must be positive (they are ratios), got {x[x <= 0][:5]}")
+    return x
+
+
+def log_t_interval(ratios, level: float = LEVEL) -> tuple[float, float, float]:
+    """Geometric mean of positive ratios with a t-interval computed on their logarithms.
+
+    Returns ``(gm, lo, hi)``; the interval is ``nan`` for fewer than two ratios.
+    """
+    logs = np.log(_positive("ratios", ratios))
+    checks.real("level", level, low=0, high=1, low_open=True, high_open=True)
+    gm = float(np.exp(logs.mean())) if logs.size else float("nan")
+    if logs.size < 2:
+        return gm, float("nan"), float("nan")
+    if np.ptp(logs) == 0:
+        return gm, gm, gm
+    ci = sps.ttest_1samp(logs, 0.0).confidence_interval(confidence_level=level)
+    return gm, float(np.exp(ci.low)), float(np.exp(ci.high))
+
+
+def bca_interval(samples, statistic: Callable, paired: bool = True, level: float = LEVEL,
+                 seed: int = 0, n_resamples: int = N_RESAMPLES) -> tuple[float, float]:
+    """BCa bootstrap interval of ``statistic(*samples)`` (``scipy.stats.bootstrap``).
+
+    Args:
+        samples: a tuple of 1-D arrays. With ``paired=True`` they are columns of one table
+            of trials (same length) and a resample draws whole trials; with ``paired=False``
+            they are independent groups (e.g. grid sizes) resampled separately (stratified).
+        statistic: a function of the arrays returning a number.
+
+    Returns ``(lo, hi)``; ``(nan, nan)`` when a sample has fewer than two values or the
+    statistic does not vary (BCa is then undefined).
+    """
+    samples = tuple(np.asarray(x, dtype=float) for x in samples)
+    if any(x.size < 2 for x in samples):
+        return float("nan"), float("nan")
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # degenerate jackknife: reported as nan below
+            res = sps.bootstrap(samples, lambda *a: statistic(*a), paired=paired,
+                                vectorized=False, confidence_level=level, method="BCa",
+                                n_resamples=n_resamples, rng=np.random.default_rng(seed))
+    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    return (lo, hi) if np.isfinite(lo) and np.isfinite(hi) else (float("nan"), float("nan"))
+
+
+def wilcoxon_p(ratios) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of the log ratios against 0 (``nan`` for fewer
+    than two ratios or when every ratio is 1)."""
+    logs = np.log(_positive("ratios", ratios))
+    if logs.size < 2 or np.all(logs == 0):
+        return float("nan")
+    return float(sps.wilcoxon(logs, zero_method="wilcox").pvalue)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of a claim test: ``status`` is one of :data:`STATUSES`."""
+
+    status: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.reason}"
+
+
+STATUSES = ("holds", "not shown", "contradicted", "not testable")
+
+
+def claim_reduction(lo: float, hi: float, target: float = PAPER_RATIO) -> Verdict:
+    """Claim 1, "about 50% fewer steps", from the interval ``[lo, hi]`` of the ratio.
+
+    * holds: the interval lies below 1 (fewer steps shown) and reaches ``target`` (0.5) or
+      below (a reduction of about that size, or more, is not excluded);
+    * contradicted: the interval lies above ``target``: a 50% reduction is excluded (the
+      reason says whether Algorithm 2 was still faster, no different, or slower);
+    * not shown: the interval contains both ``target`` and 1;
+    * not testable: no interval (fewer than two trials).
+    """
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return Verdict("not testable", "no interval (fewer than two trials)")
+    span = f"ratio interval [{lo:.2f}, {hi:.2f}]"
+    if hi < NO_DIFFERENCE and lo <= target:
+        return Verdict("holds", f"{span} lies below 1 and reaches {target}")
+    if lo > target:
+        if lo > NO_DIFFERENCE:
+            return Verdict("contradicted", f"{span}: Algorithm 2 is slower")
+        if hi < NO_DIFFERENCE:
+            return Verdict("contradicted", f"{span}: fewer steps, but less than "
+                                           f"{100 * (1 - target):.0f}% fewer")
+        return Verdict("contradicted", f"{span}: no difference shown, and "
+                                       f"{100 * (1 - target):.0f}% fewer is excluded")
+    return Verdict("not shown", f"{span} contains both {target} and 1")
+
+
+def slope_log_ratio(sizes, groups) -> float:
+    """Least-squares slope of the mean log ratio per grid size on log grid size."""
+    x = np.log(np.asarray(sizes, dtype=float))
+    y = np.array([np.mean(g) for g in groups])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def claim_growth(per_size: dict, level: float = LEVEL, seed: int = 0) -> tuple[Verdict, dict]:
+    """Claim 2, "the gain grows with grid size", from per-trial ratios per grid size.
+
+    The slope of the mean log ratio on log grid size, with a BCa interval that resamples the
+    trials of each size separately; and the t-interval of the ratio at the largest size.
+
+    * holds: the slope's interval lies below 0 (the ratio falls as grids grow) *and*
+      Algorithm 2 is faster at the largest size (its interval lies below 1);
+    * contradicted: the slope's interval lies above 0, or Algorithm 2 is slower at the
+      largest size (interval above 1);
+    * not shown: anything else;
+    * not testable: fewer than 3 grid sizes or fewer than 2 trials at one of them.
+
+    Returns ``(verdict, details)`` with the slope, its interval and the largest size's
+    interval.
+    """
+    sizes = sorted(per_size)
+    logs = [np.log(_positive(f"ratios at grid size {n}", per_size[n])) for n in sizes]
+    details = {"slope": float("nan"), "slope_lo": float("nan"), "slope_hi": float("nan"),
+               "largest": sizes[-1] if sizes else None, "largest_lo": float("nan"),
+               "largest_hi": float("nan")}
+    if len(sizes) < 3 or any(g.size < 2 for g in logs):
+        return Verdict("not testable", f"needs at least 3 grid sizes with 2 or more trials "
+                                       f"each, got sizes {sizes}"), details
+    details["slope"] = slope_log_ratio(sizes, logs)
+    details["slope_lo"], details["slope_hi"] = bca_interval(
+        logs, lambda *g: slope_log_ratio(sizes, g), paired=False, level=level, seed=seed)
+    _, details["largest_lo"], details["largest_hi"] = log_t_interval(np.exp(logs[-1]), level)
+    s_lo, s_hi = details["slope_lo"], details["slope_hi"]
+    l_lo, l_hi = details["largest_lo"], details["largest_hi"]
+    slope = (f"slope of log ratio on log size {details['slope']:+.2f} "
+             f"[{s_lo:+.2f}, {s_hi:+.2f}]")
+    at_largest = f"ratio at {sizes[-1]}x{sizes[-1]} in [{l_lo:.2f}, {l_hi:.2f}]"
+    if s_hi < 0 and l_hi < NO_DIFFERENCE:
+        return Verdict("holds", f"{slope}; {at_largest}"), details
+    if s_lo > 0:
+        return Verdict("contradicted", f"the ratio grows with size: {slope}"), details
+    if l_lo > NO_DIFFERENCE:
+        return Verdict("contradicted", f"Algorithm 2 is slower at the largest size: "
+                                       f"{at_largest}"), details
+    return Verdict("not shown", f"{slope}; {at_largest}"), details
+
+
+def ratio_stats(num, den, resolution: int = 0, level: float = LEVEL,
+                seed: int = 0) -> dict:
+    """Every summary of one paired comparison over trials.
+
+    Args:
+        num, den: steps to converge per trial of the two methods (same trial order).
+        resolution: added to both sides (the evaluation interval; see
+            :data:`cliprl_helpers.experiment.RATIO_RESOLUTION`) so a run that starts
+            converged compares finitely.
+
+    Returns a dict: ``trials``, ``geo-mean ratio`` with its t-interval ``lo``/``hi`` and BCa
+    interval ``bca lo``/``bca hi``, ``median ratio``, ``ratio of means`` with a paired BCa
+    interval, ``wilcoxon p``, ``faster`` (trials where ``num`` needed fewer steps).
+    """
+    a = np.asarray(num, dtype=float) + resolution
+    b = np.asarray(den, dtype=float) + resolution
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"num and den must be 1-D and of one length, got {a.shape} and "
+                         f"{b.shape}")
+    r = _positive("ratios (num + resolution) / (den + resolution)", a / b)
+    gm, lo, hi = log_t_interval(r, level)
+    blo, bhi = bca_interval((np.log(r),), np.mean, level=level, seed=seed)
+    mlo, mhi = bca_interval((a, b), lambda x, y: x.mean() / y.mean(), level=level, seed=seed)
+    return {"trials": int(r.size), "geo-mean ratio": gm, "lo": lo, "hi": hi,
+            "bca lo": float(np.exp(blo)), "bca hi": float(np.exp(bhi)),
+            "median ratio": float(np.median(r)), "ratio of means": float(a.mean() / b.mean()),
+            "ratio of means lo": mlo, "ratio of means hi": mhi, "wilcoxon p": wilcoxon_p(r),
+            "faster": int((a < b).sum())}
+
+
+def ratio_table(table: pd.DataFrame, num: str, den: str, by: Sequence[str],
+                resolution: int = 0, level: float = LEVEL, seed: int = 0) -> pd.DataFrame:
+    """:func:`ratio_stats` of ``num`` against ``den`` per group of ``by`` (trials paired by
+    the ``trial`` column), with the censored pairs counted. One row per group."""
+    by = list(by)
+    steps = table.pivot_table(index=[*by, "trial"], columns="method",
+                              values="steps_to_converge", aggfunc="first")
+    cens = table.pivot_table(index=[*by, "trial"], columns="method", values="censored",
+                             aggfunc="first").astype(bool)
+    missing = [m for m in (num, den) if m not in steps.columns]
+    if missing:
+        raise ValueError(f"method(s) {missing} are not in the table: it has "
+                         f"{sorted(steps.columns)}")
+    rows = []
+    for key, g in steps.groupby(level=by, sort=True) if by else [((), steps)]:
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(by, key))
+        row.update(ratio_stats(g[num], g[den], resolution, level, seed))
+        c = cens.loc[g.index]
+        row["censored pairs"] = int((c[num] | c[den]).sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _interval(lo: float, hi: float) -> str:
+    return "n/a" if not (np.isfinite(lo) and np.isfinite(hi)) else f"[{lo:.2f}, {hi:.2f}]"
+
+
+def display_ratios(ratios: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """A :func:`ratio_table` as a table to read: plain headers, numbers rounded once,
+    intervals as ``[lo, hi]`` text, ``by`` columns first."""
+    out = pd.DataFrame({c.replace("_", " "): ratios[c] for c in by})
+    out["trials"] = ratios["trials"]
+    out["geo-mean ratio"] = ratios["geo-mean ratio"].round(2)
+    out["95% CI (t on logs)"] = [_interval(a, b) for a, b in zip(ratios.lo, ratios.hi)]
+    out["95% CI (BCa)"] = [_interval(a, b) for a, b in zip(ratios["bca lo"], ratios["bca hi"])]
+    out["median ratio"] = ratios["median ratio"].round(2)
+    out["ratio of means"] = ratios["ratio of means"].round(2)
+    out["Wilcoxon p"] = ratios["wilcoxon p"].map(lambda p: "n/a" if not np.isfinite(p)
+                                                 else f"{p:.3f}")
+    out["faster in"] = [f"{f}/{n}" for f, n in zip(ratios.faster, ratios.trials)]
+    out["censored pairs"] = ratios["censored pairs"]
+    return out.reset_index(drop=True)
+
+
+def verdict(table: pd.DataFrame, resolution: int, num: str = "algorithm2",
+            den: str = "algorithm1", level: float = LEVEL, seed: int = 0) -> pd.DataFrame:
+    """The paper's two claims tested per target reading, one row each.
+
+    Claim 1 uses the t-interval of the geometric-mean ratio over every (grid size, trial)
+    pair of the reading; claim 2 the per-size ratios (:func:`claim_growth`).
+    """
+    rows = []
+    for reading, sub in table.groupby("target_reading", sort=False):
+        units = sub.assign(trial=sub.grid_size.astype(str) + ":" + sub.trial.astype(str))
+        overall = ratio_stats(*_paired(units, num, den), resolution, level, seed)
+        per_size = {n: np.divide(*[np.asarray(x, float) + resolution
+                                   for x in _paired(g, num, den)])
+                    for n, g in sub.groupby("grid_size")}
+        c1 = claim_reduction(overall["lo"], overall["hi"])
+        c2, d2 = claim_growth(per_size, level, seed)
+        rows.append({"reading": reading, "grid sizes": len(per_size),
+                     "trials per size": int(sub.trial.nunique()),
+                     "geo-mean ratio": round(overall["geo-mean ratio"], 2),
+                     "95% CI": _interval(overall["lo"], overall["hi"]),
+                     "claim 1 (about 50% fewer)": str(c1),
+                     "claim 2 (gain grows with size)": str(c2),
+                     "claim 1": c1.status, "claim 2": c2.status,
+                     "slope": d2["slope"], "slope lo": d2["slope_lo"],
+                     "slope hi": d2["slope_hi"]})
+    return pd.DataFrame(rows)
+
+
+def _paired(table: pd.DataFrame, num: str, den: str) -> tuple[pd.Series, pd.Series]:
+    steps = table.pivot_table(index="trial", columns="method", values="steps_to_converge",
+                              aggfunc="first")
+    return steps[num], steps[den]
+
+
+def headline(verdicts: pd.DataFrame, source: str) -> str:
+    """Two sentences per reading, in Markdown, from :func:`verdict`'s table."""
+    parts = []
+    for v in verdicts.itertuples(index=False):
+        d = v._asdict()
+        change = 100 * (d["geo-mean ratio"] - 1)
+        parts.append(
+            f"**Target {d['reading'].replace('_', ' ')}:** over {d['grid sizes']} grid sizes x "
+            f"{d['trials per size']} trials, Algorithm 2 needed {change:+.0f}% training steps "
+            f"against Algorithm 1 (geometric-mean ratio {d['geo-mean ratio']:.2f}, 95% CI "
+            f"{d['95% CI']}). The paper's claim of about 50% fewer steps "
+            f"**{_says(d['claim 1'])}**; its claim that the gain grows with grid size "
+            f"**{_says(d['claim 2'])}**.")
+    return "\n\n".join(parts) + f"\n\n(Computed from {source}.)"
+
+
+def _says(status: str) -> str:
+    return {"holds": "holds", "not shown": "is not shown by these runs",
+            "contradicted": "is contradicted", "not testable": "cannot be tested here"}[status]
+
+
+def decomposition_text(table: pd.DataFrame, resolution: int) -> str:
+    """One Markdown sentence per reading: how each method's steps relative to scratch change
+    from the smallest to the largest grid (what moves the Algorithm 2 / Algorithm 1 ratio)."""
+    lines = []
+    for reading, sub in table.groupby("target_reading", sort=False):
+        parts = {}
+        for m in ("algorithm1", "algorithm2"):
+            r = ratio_table(sub, m, "scratch", ["grid_size"], resolution)
+            parts[m] = r["geo-mean ratio"].to_numpy()
+            sizes = r.grid_size.tolist()
+        both = ratio_table(sub, "algorithm2", "algorithm1", ["grid_size"], resolution)
+        lines.append(
+            f"* **{reading.replace('_', ' ')}**: from {sizes[0]}x{sizes[0]} to "
+            f"{sizes[-1]}x{sizes[-1]}, Algorithm 1 / scratch goes from {parts['algorithm1'][0]:.2f}"
+            f" to {parts['algorithm1'][-1]:.2f} and Algorithm 2 / scratch from "
+            f"{parts['algorithm2'][0]:.2f} to {parts['algorithm2'][-1]:.2f}, so Algorithm 2 / "
+            f"Algorithm 1 goes from {both['geo-mean ratio'].iloc[0]:.2f} to "
+            f"{both['geo-mean ratio'].iloc[-1]:.2f} (geometric means over trials).")
+    return "\n".join(lines)
+
+
+def verdict_reasons(verdicts: pd.DataFrame) -> str:
+    """Markdown bullets: each reading's two claim labels with the intervals behind them."""
+    return "\n".join(
+        f"* **{row['reading'].replace('_', ' ')}**. Claim 1 (about 50% fewer) "
+        f"{row['claim 1 (about 50% fewer)']}. Claim 2 (gain grows with size) "
+        f"{row['claim 2 (gain grows with size)']}."
+        for _, row in verdicts.iterrows())

@@ -1,0 +1,109 @@
+"""The statistics layer against hand-computed cases, and the claim rules."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from cliprl_helpers import stats
+
+
+def test_log_t_interval_by_hand():
+    # logs 0, ln2, 2 ln2: mean ln2, sd ln2, se ln2/sqrt(3); t(0.975, 2 df) = 4.302653
+    gm, lo, hi = stats.log_t_interval([1, 2, 4])
+    half = 4.302653 * math.log(2) / math.sqrt(3)
+    assert gm == pytest.approx(2.0)
+    assert lo == pytest.approx(math.exp(math.log(2) - half), rel=1e-6)
+    assert hi == pytest.approx(math.exp(math.log(2) + half), rel=1e-6)
+    assert stats.log_t_interval([3, 3, 3]) == (pytest.approx(3), pytest.approx(3),
+                                               pytest.approx(3))
+    assert math.isnan(stats.log_t_interval([2.0])[1])
+
+
+def test_wilcoxon_exact_p_by_hand():
+    # five ratios all above 1, distinct: the exact two-sided p is 2 / 2**5
+    assert stats.wilcoxon_p([1.1, 1.3, 1.7, 2.2, 3.0]) == pytest.approx(2 / 32)
+    assert math.isnan(stats.wilcoxon_p([1.0, 1.0, 1.0]))
+
+
+def test_bca_interval_is_scipys_paired_bootstrap():
+    x = np.array([1.0] * 9 + [5.0, 20.0, 60.0])  # skewed to the right
+    lo, hi = stats.bca_interval((x,), np.mean, seed=3)
+    ref = sps.bootstrap((x,), np.mean, method="BCa", vectorized=False,
+                        rng=np.random.default_rng(3)).confidence_interval
+    assert (lo, hi) == (pytest.approx(ref.low), pytest.approx(ref.high))
+    assert lo < x.mean() < hi
+    # skewed data: the interval is not symmetric about the mean
+    assert (hi - x.mean()) > (x.mean() - lo)
+    assert all(math.isnan(v) for v in stats.bca_interval(([1.0],), np.mean))
+
+
+def test_ratio_stats_side_by_side():
+    num, den = [100, 300, 50, 400], [200, 300, 100, 100]
+    r = stats.ratio_stats(num, den)
+    ratios = np.array([0.5, 1.0, 0.5, 4.0])
+    assert r["trials"] == 4 and r["faster"] == 2
+    assert r["geo-mean ratio"] == pytest.approx(np.exp(np.log(ratios).mean()))
+    assert r["median ratio"] == pytest.approx(0.75)
+    assert r["ratio of means"] == pytest.approx(850 / 700)
+    assert r["lo"] < r["geo-mean ratio"] < r["hi"]
+    with_res = stats.ratio_stats([0, 0], [0, 128], resolution=128)
+    assert with_res["median ratio"] == pytest.approx(0.75)
+
+
+def test_ratio_table_pairs_by_trial_and_counts_censored():
+    rows = []
+    for n in (4, 5):
+        for t in range(3):
+            for m, steps in (("algorithm1", 100 * (t + 1)), ("algorithm2", 50 * (t + 1))):
+                rows.append({"grid_size": n, "trial": t, "method": m,
+                             "steps_to_converge": steps, "censored": (m, t) == ("algorithm2", 2)})
+    t = stats.ratio_table(pd.DataFrame(rows), "algorithm2", "algorithm1", ["grid_size"])
+    assert list(t.grid_size) == [4, 5]
+    assert t["geo-mean ratio"].tolist() == pytest.approx([0.5, 0.5])
+    assert t["censored pairs"].tolist() == [1, 1]
+    with pytest.raises(ValueError, match=r"\['oracle'\] are not in the table"):
+        stats.ratio_table(pd.DataFrame(rows), "oracle", "algorithm1", ["grid_size"])
+
+
+@pytest.mark.parametrize("lo, hi, status, words", [
+    (0.3, 0.7, "holds", "reaches 0.5"),
+    (0.2, 0.4, "holds", "below 1"),
+    (0.6, 0.9, "contradicted", "less than 50% fewer"),
+    (0.7, 1.4, "contradicted", "no difference shown"),
+    (1.2, 2.0, "contradicted", "slower"),
+    (0.4, 1.3, "not shown", "contains both"),
+    (float("nan"), float("nan"), "not testable", "fewer than two"),
+])
+def test_claim_reduction_rule(lo, hi, status, words):
+    v = stats.claim_reduction(lo, hi)
+    assert v.status == status and words in v.reason
+
+
+def _per_size(medians, n=10, spread=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    return {size: np.exp(np.log(m) + spread * rng.standard_normal(n))
+            for size, m in medians.items()}
+
+
+def test_claim_growth_rules():
+    v, d = stats.claim_growth(_per_size({8: 0.9, 10: 0.7, 15: 0.5, 25: 0.3}))
+    assert v.status == "holds" and d["slope_hi"] < 0 and d["largest_hi"] < 1
+    v, _ = stats.claim_growth(_per_size({8: 0.5, 10: 0.7, 15: 0.9, 25: 1.3}))
+    assert v.status == "contradicted" and "grows" in v.reason
+    # falling, but Algorithm 2 still slower at the largest size: the claim is about a gain
+    v, _ = stats.claim_growth(_per_size({8: 4.0, 10: 3.0, 15: 2.5, 25: 2.0}))
+    assert v.status == "contradicted" and "slower at the largest" in v.reason
+    v, _ = stats.claim_growth(_per_size({8: 1.0, 10: 1.0, 15: 1.0, 25: 1.0}, spread=0.5))
+    assert v.status == "not shown"
+    v, _ = stats.claim_growth(_per_size({8: 0.9, 25: 0.3}))
+    assert v.status == "not testable" and "at least 3 grid sizes" in v.reason
+
+
+def test_statistics_refuse_non_ratios():
+    with pytest.raises(ValueError, match="ratios must be positive"):
+        stats.log_t_interval([1.0, 0.0])
+    with pytest.raises(ValueError, match="finite"):
+        stats.wilcoxon_p([1.0, float("nan")])
