@@ -11,7 +11,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: all venv book test unit nbval nbval-test bookbuild bench lint clean help sweep chromium
+PHONY_EXTRA := unit-sweep unit-fast
+.PHONY: all venv book test unit $(PHONY_EXTRA) nbval nbval-test bookbuild bench lint clean help sweep chromium
 
 help:
 	@echo "make book   build the website into _build/html (sets up .venv first)"
@@ -69,13 +70,22 @@ test: $(STAMP) chromium
 	rm -rf _build/executed _build/staged _build/html
 	@mkdir -p _build
 	$(PY) tools/notebook_test.py prepare > _build/nbtest.list
-	$(MAKE) --no-print-directory -j2 -O unit nbval-test
+	$(MAKE) --no-print-directory -j2 -O unit-sweep nbval-test unit-fast
 	$(PY) tools/notebook_test.py stage
 	$(VENV)/bin/jupyter-book build _build/staged --path-output . -W -n --keep-going
 	$(PY) -m pytest tests/test_browser.py -p no:cacheprovider
 
 unit: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/test_browser.py -p no:cacheprovider
+
+# make test runs the unit tests in two parts: the sweep's (Dask clusters, papermill runs)
+# beside nbval, then the rest on whichever core is free first.
+unit-sweep: $(STAMP)
+	$(PY) -m pytest tests/test_sweep.py -p no:cacheprovider
+
+unit-fast: $(STAMP)
+	$(PY) -m pytest tests --ignore=tests/test_browser.py --ignore=tests/test_sweep.py \
+	  -p no:cacheprovider
 
 nbval-test: $(STAMP)
 	CLIPRL_EXECUTED_DIR=_build/executed $(PY) -m pytest $$(cat _build/nbtest.list) \

@@ -366,8 +366,7 @@ def _paired(table: pd.DataFrame, num: str, den: str) -> tuple[pd.Series, pd.Seri
 def headline(verdicts: pd.DataFrame, source: str) -> str:
     """Two sentences per reading, in Markdown, from :func:`verdict`'s table."""
     parts = []
-    for v in verdicts.itertuples(index=False):
-        d = v._asdict()
+    for _, d in verdicts.iterrows():
         change = 100 * (d["geo-mean ratio"] - 1)
         parts.append(
             f"**Target {d['reading'].replace('_', ' ')}:** over {d['grid sizes']} grid sizes x "

@@ -107,3 +107,50 @@ def test_statistics_refuse_non_ratios():
         stats.log_t_interval([1.0, 0.0])
     with pytest.raises(ValueError, match="finite"):
         stats.wilcoxon_p([1.0, float("nan")])
+
+
+def _sweep_table(medians_by_reading, n_trials=6, seed=0):
+    """A synthetic summary.csv: per reading and size, Algorithm 2 / Algorithm 1 ratios near
+    the given medians; scratch twice Algorithm 1."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for reading, medians in medians_by_reading.items():
+        for n, m in medians.items():
+            for t in range(n_trials):
+                a1 = 10_000 * (1 + 0.1 * t)
+                a2 = a1 * m * math.exp(0.05 * rng.standard_normal())
+                for method, steps in (("scratch", 2 * a1), ("algorithm1", a1),
+                                      ("algorithm2", a2), ("oracle", a1)):
+                    rows.append({"target_reading": reading, "grid_size": n, "trial": t,
+                                 "method": method, "steps_to_converge": int(steps),
+                                 "censored": False})
+    return pd.DataFrame(rows)
+
+
+def test_verdict_headline_and_tables_from_a_sweep_table():
+    table = _sweep_table({"as_printed": {8: 0.7, 10: 0.55, 15: 0.4, 25: 0.3},
+                          "self_consistent": {8: 1.3, 10: 1.3, 15: 1.4, 25: 1.5}})
+    v = stats.verdict(table, resolution=128).set_index("reading")
+    assert v.loc["as_printed", "claim 1"] == "holds"
+    assert v.loc["as_printed", "claim 2"] == "holds"
+    assert v.loc["self_consistent", "claim 1"] == "contradicted"
+    assert v.loc["self_consistent", "claim 2"] == "contradicted"
+    text = stats.headline(v.reset_index(), "a test table")
+    assert "**Target as printed:** over 4 grid sizes x 6 trials" in text
+    assert "is contradicted" in text and "(Computed from a test table.)" in text
+    reasons = stats.verdict_reasons(v.reset_index())
+    assert reasons.count("* **") == 2 and "slope of log ratio" in reasons
+    shown = stats.display_ratios(stats.ratio_table(table, "algorithm2", "algorithm1",
+                                                   ["target_reading", "grid_size"], 128),
+                                 ["target_reading", "grid_size"])
+    assert list(shown.columns[:3]) == ["target reading", "grid size", "trials"]
+    assert shown["95% CI (t on logs)"].str.match(r"\[\d+\.\d\d, \d+\.\d\d\]").all()
+    words = stats.decomposition_text(table, 128)
+    assert "Algorithm 1 / scratch goes from 0.50 to 0.50" in words
+
+
+def test_verdict_with_two_sizes_says_not_testable():
+    table = _sweep_table({"as_printed": {5: 0.5, 6: 0.5}}, n_trials=2)
+    v = stats.verdict(table, resolution=128)
+    assert v["claim 2"].tolist() == ["not testable"]
+    assert "cannot be tested here" in stats.headline(v, "x")

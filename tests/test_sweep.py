@@ -8,6 +8,7 @@ produced it, the results must be identical in every column but wall time.
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -84,12 +85,10 @@ def test_out_under_a_file_exits_2_before_anything(tmp_path, capsys):
 
 
 def test_help_documents_every_option():
-    r = subprocess.run([sys.executable, "-m", "cliprl_helpers.sweep", "--help"],
-                       capture_output=True, text=True)
-    assert r.returncode == 0
+    text = sweep.build_parser().format_help()
     for opt in ("--grid-sizes", "--trials", "--readings", "--jobs", "--out", "--force", "-p",
                 "--chapters", "--one-at-a-time", "--scheduler"):
-        assert opt in r.stdout
+        assert opt in text
 
 
 def test_specifications_product_and_one_at_a_time():
@@ -179,27 +178,12 @@ def test_a_damaged_run_is_not_finished(reference, damage):
     assert runs.is_finished(run)
 
 
-def test_a_damaged_run_is_redone_to_the_same_summary(reference, tmp_path):
-    tmp, _, _, _ = reference
-    import shutil
-
+def test_a_second_sweep_into_a_locked_folder_exits_2(tmp_path, capsys):
     out = tmp_path / "runs"
-    shutil.copytree(tmp / "runs1", out)
-    csv = out / "grid-5" / "results.csv"
-    csv.write_text("".join(csv.read_text().splitlines(keepends=True)[:-5]))  # 5 rows short
-    r = _sweep(out, tmp / "art1", *TINY)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "does not match its checksum; redoing" in r.stderr
-    assert "1 already finished, 1 to run" in r.stdout  # the whole run is reused
-    pd.testing.assert_frame_equal(_summary(out), _summary(tmp / "runs1"))
-
-
-def test_a_second_sweep_into_a_locked_folder_exits_2(tmp_path):
-    out = tmp_path / "runs"
-    with runs.locked(out / sweep.LOCK, wait=False):
-        r = _sweep(out, tmp_path / "art", *TINY)
-    assert r.returncode == 2
-    assert f"another sweep (pid {os.getpid()}) is writing to {out}" in r.stderr
+    with runs.locked(out / sweep.LOCK, wait=False):  # as a running sweep holds it
+        code = sweep.main([*TINY, "--out", str(out)])
+    assert code == 2
+    assert f"another sweep (pid {os.getpid()}) is writing to {out}" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == [sweep.LOCK]
 
 
@@ -260,7 +244,9 @@ def _free_port() -> int:
 
 def test_remote_scheduler_survives_a_killed_worker(reference, tmp_path):
     """A scheduler and two workers as separate processes on 127.0.0.1; one worker is
-    killed while it runs a notebook; its task runs again on the other worker."""
+    killed while it runs a notebook; its task runs again on the other worker. The sweep
+    starts from a damaged copy of the reference (one run cut short, one missing): both are
+    redone, and the summary is the reference's."""
     tmp, _, _, _ = reference
     dask = str(Path(sys.executable).parent / "dask")
     port = _free_port()
@@ -276,7 +262,11 @@ def test_remote_scheduler_survives_a_killed_worker(reference, tmp_path):
                 [dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
                  "--host", "127.0.0.1", "--no-dashboard"], env=env,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
-        out = tmp_path / "runs"
+        out = tmp_path / "runs"  # a finished sweep whose defaults run was damaged (cut)
+        shutil.copytree(tmp / "runs1", out)  # and whose other run was lost
+        shutil.rmtree(out / "weighting=top1")
+        csv = out / "grid-5" / "results.csv"
+        csv.write_text("".join(csv.read_text().splitlines(keepends=True)[:-5]))
         sw = _sweep(out, tmp_path / "art", *TINY, "--scheduler", address, background=True)
         deadline = time.time() + 120
         while time.time() < deadline and len(list(out.glob("**/.*.running.ipynb"))) < 2:
@@ -285,7 +275,8 @@ def test_remote_scheduler_survives_a_killed_worker(reference, tmp_path):
         os.killpg(procs[1].pid, signal.SIGKILL)  # a worker (nanny, process, kernel) dies
         stdout, stderr = sw.communicate(timeout=300)
         assert sw.returncode == 0, stderr[-3000:]
-        assert f"Dask scheduler {address}" in stdout
+        assert "grid-5: results.csv does not match its checksum; redoing" in stderr
+        assert f"0 already finished, 2 to run on Dask scheduler {address}" in stdout
         pd.testing.assert_frame_equal(_summary(out), _summary(tmp / "runs1"))
     finally:
         for p in procs:
@@ -295,11 +286,16 @@ def test_remote_scheduler_survives_a_killed_worker(reference, tmp_path):
                 pass
 
 
-def test_failing_run_exits_1_and_names_it(tmp_path):
+def test_a_failing_run_is_reported_and_never_marked_finished(tmp_path, monkeypatch):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")  # the training cache cannot be created under a file
-    r = _sweep(tmp_path / "runs", blocker / "art", "--grid-sizes", "5", "--trials", "1",
-               "--readings", "as_printed")
-    assert r.returncode == 1
-    assert "chapter 05, grid 5 failed" in r.stderr
-    assert not (tmp_path / "runs" / "grid-5" / "finished.json").exists()
+    args = sweep.build_parser().parse_args(["--grid-sizes", "5", "--trials", "1", "--readings",
+                                            "as_printed", "--out", str(tmp_path / "runs")])
+    root = Path(sweep.__file__).resolve().parents[1]
+    [run] = sweep.plan(args, root)
+    run.artifacts = str(blocker / "art")
+    monkeypatch.setenv("CLIPRL_ARTIFACTS", run.artifacts)
+    with pytest.raises(RuntimeError, match="chapter 05, grid 5 failed: .*Error"):
+        runs.execute(run, root)
+    assert not (run.dir / "finished.json").exists() and not (run.dir / "results.csv").exists()
+    assert not list(run.dir.glob(".*.running.*"))
