@@ -171,7 +171,7 @@ def ablation_figure(summary, title: str, ax=None):
     ax.set_yticks(range(len(settings)))
     ax.set_yticklabels(settings)
     ax.axvline(1, color="0.4")
-    ax.set_xscale("log")
+    ratio_axis(ax, "x")
     ax.set_xlabel("steps ratio (geo-mean over targets x trials, 95% CI); < 1: first is faster")
     ax.set_title(title)
     legend_outside(ax)
@@ -196,10 +196,10 @@ def decomposition_figure(table, resolution: int):
     from .stats import ratio_table
 
     readings = list(dict.fromkeys(table.target_reading))
-    fig, axes = plt.subplots(1, len(readings), figsize=(6.5 * len(readings), 4.4),
-                             squeeze=False, sharey=True)
+    fig, axes = plt.subplots(len(readings), 1, figsize=(9, 3.8 * len(readings)),
+                             squeeze=False, sharex=True)
     sizes = sorted(table.grid_size.unique())
-    for ax, reading in zip(axes[0], readings):
+    for ax, reading in zip(axes[:, 0], readings):
         sub = table[table.target_reading == reading]
         for k, (num, den, label) in enumerate(DECOMPOSITION):
             r = ratio_table(sub, num, den, ["grid_size"], resolution)
@@ -210,12 +210,80 @@ def decomposition_figure(table, resolution: int):
                         linestyle="--" if k < 2 else "-", linewidth=1.2 if k < 2 else 2)
         ax.axhline(1.0, color="0.3", linewidth=1)
         ax.axhline(0.5, color="0.6", linewidth=1, linestyle=":")
-        ax.set_yscale("log")
-        ax.set_xticks(range(len(sizes)))
-        ax.set_xticklabels([f"{n}x{n}" for n in sizes])
-        ax.set_xlabel("grid size")
+        ratio_axis(ax)
+        ax.set_ylabel("steps ratio\n(geo-mean, 95% CI, log)")
         ax.set_title(f"target reading: {reading.replace('_', ' ')}")
-    axes[0][0].set_ylabel("steps ratio (geo-mean, 95% CI, log scale)")
-    legend_outside(axes[0][-1])
+        legend_outside(ax)
+    axes[-1, 0].set_xticks(range(len(sizes)))
+    axes[-1, 0].set_xticklabels([f"{n}x{n}" for n in sizes])
+    axes[-1, 0].set_xlabel("grid size")
     fig.tight_layout()
     return fig
+
+
+def figure2(table):
+    """The paper's Figure 2 from a sweep table: steps to converge on the target against grid
+    size, one line per method, one panel per target reading (stacked, so each is legible at
+    page width).
+
+    Points are **geometric means** over trials with 95% t-intervals on the log steps (one
+    slow run cannot dominate them as it dominates an arithmetic mean); faint dots are the
+    trials; hollow triangles mark censored runs (counted at the budget).
+
+    Returns the figure.
+    """
+    import numpy as np
+    from scipy import stats as sps
+
+    readings = list(dict.fromkeys(table.target_reading))
+    sizes = sorted(table.grid_size.unique())
+    order = [m for m in METHOD_ORDER if m in set(table.method)]
+    fig, axes = plt.subplots(len(readings), 1, figsize=(9, 4.2 * len(readings)), squeeze=False,
+                             sharex=True)
+    for ax, reading in zip(axes[:, 0], readings):
+        sub = table[table.target_reading == reading]
+        for k, m in enumerate(order):
+            x0 = np.arange(len(sizes)) + (k - (len(order) - 1) / 2) * 0.14
+            gm, lo, hi = [], [], []
+            for j, n in enumerate(sizes):
+                v = np.log(sub[(sub.method == m) & (sub.grid_size == n)].steps_to_converge
+                           .clip(lower=1).to_numpy(dtype=float))
+                ax.scatter(np.full(v.size, x0[j]), np.exp(v), s=9, alpha=0.25,
+                           color=PALETTE[k], linewidths=0)
+                mean = v.mean()
+                half = (sps.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
+                        if v.size > 1 else 0.0)
+                gm.append(np.exp(mean))
+                lo.append(np.exp(mean - half))
+                hi.append(np.exp(mean + half))
+            gm, lo, hi = map(np.asarray, (gm, lo, hi))
+            ax.errorbar(x0, gm, yerr=[gm - lo, hi - gm], fmt="o-", capsize=3, color=PALETTE[k],
+                        label=METHOD_LABELS.get(m, m), linewidth=1.6)
+        cens = sub[sub.censored.astype(bool)]
+        if len(cens):
+            pos = {n: i for i, n in enumerate(sizes)}
+            ax.scatter([pos[n] for n in cens.grid_size], cens.steps_to_converge, marker="^",
+                       facecolor="none", edgecolor="black", s=60, zorder=5,
+                       label=f"censored ({len(cens)})")
+        ax.set_yscale("log")
+        ax.set_ylabel("env steps to converge\n(geo-mean, 95% CI, log)")
+        ax.set_title(f"target reading: {reading.replace('_', ' ')}")
+        legend_outside(ax)
+    axes[-1, 0].set_xticks(range(len(sizes)))
+    axes[-1, 0].set_xticklabels([f"{n}x{n}" for n in sizes])
+    axes[-1, 0].set_xlabel("grid size")
+    fig.tight_layout()
+    return fig
+
+
+def ratio_axis(ax, axis: str = "y") -> None:
+    """A log axis for ratios labelled 0.25, 0.5, 1, 2, ... (not 10^x)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    getattr(ax, f"set_{axis}scale")("log")
+    a = getattr(ax, f"{axis}axis")
+    lo, hi = getattr(ax, f"get_{axis}lim")()
+    ticks = [2.0 ** k for k in range(-6, 7) if lo <= 2.0 ** k <= hi] or [1.0]
+    a.set_major_locator(FixedLocator(ticks))
+    a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    a.set_minor_locator(NullLocator())

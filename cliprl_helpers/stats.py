@@ -368,10 +368,11 @@ def headline(verdicts: pd.DataFrame, source: str) -> str:
     parts = []
     for _, d in verdicts.iterrows():
         change = 100 * (d["geo-mean ratio"] - 1)
+        amount = f"{abs(change):.0f}% {'more' if change > 0 else 'fewer'}"
         parts.append(
             f"**Target {d['reading'].replace('_', ' ')}:** over {d['grid sizes']} grid sizes x "
-            f"{d['trials per size']} trials, Algorithm 2 needed {change:+.0f}% training steps "
-            f"against Algorithm 1 (geometric-mean ratio {d['geo-mean ratio']:.2f}, 95% CI "
+            f"{d['trials per size']} trials, Algorithm 2 needed {amount} training steps "
+            f"than Algorithm 1 (geometric-mean ratio {d['geo-mean ratio']:.2f}, 95% CI "
             f"{d['95% CI']}). The paper's claim of about 50% fewer steps "
             f"**{_says(d['claim 1'])}**; its claim that the gain grows with grid size "
             f"**{_says(d['claim 2'])}**.")
@@ -411,3 +412,22 @@ def verdict_reasons(verdicts: pd.DataFrame) -> str:
         f"{row['claim 1 (about 50% fewer)']}. Claim 2 (gain grows with size) "
         f"{row['claim 2 (gain grows with size)']}."
         for _, row in verdicts.iterrows())
+
+
+def steps_table(table: pd.DataFrame, by: Sequence[str] = ("target_reading", "grid_size"),
+                methods: Sequence[str] | None = None) -> pd.DataFrame:
+    """Geometric-mean steps to converge per group and method, as a plain table: one row per
+    group, one column per method (``"<method> (geo-mean steps)"``), plus censored runs."""
+    by = list(by)
+    methods = list(methods or dict.fromkeys(table.method))
+    rows = []
+    for key, g in table.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        row = {c.replace("_", " "): k for c, k in zip(by, key)}
+        for m in methods:
+            v = g[g.method == m].steps_to_converge.clip(lower=1).to_numpy(dtype=float)
+            row[f"{m} (geo-mean steps)"] = int(round(float(np.exp(np.log(v).mean())))) \
+                if v.size else None
+        row["censored runs"] = int(g.censored.sum())
+        rows.append(row)
+    return pd.DataFrame(rows)

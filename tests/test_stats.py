@@ -154,3 +154,13 @@ def test_verdict_with_two_sizes_says_not_testable():
     v = stats.verdict(table, resolution=128)
     assert v["claim 2"].tolist() == ["not testable"]
     assert "cannot be tested here" in stats.headline(v, "x")
+
+
+def test_report_html_is_escaped_and_structured():
+    from cliprl_helpers import report
+
+    out = report.to_html("**Target:** a < b & `x`\n\n* one\n* **two**")
+    assert out == ("<p><strong>Target:</strong> a &lt; b &amp; <code>x</code></p>\n"
+                   "<ul><li>one</li><li><strong>two</strong></li></ul>")
+    box = report.admonition("small sweep").data
+    assert box.startswith('<div class="admonition warning"><p class="admonition-title">Warning')

@@ -1,0 +1,52 @@
+"""Computed sentences for the book's pages, as HTML that glue can carry across pages.
+
+Jupyter Book pastes a glued output into *another* page only as text, HTML or an image, so the
+verdict and headline sentences (built as a small subset of Markdown by
+:mod:`cliprl_helpers.stats`) are turned into HTML here: paragraphs, ``* `` bullet lists,
+``**bold**`` and ```code```; everything else is escaped.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+
+from IPython.display import HTML
+
+
+def to_html(markdown: str) -> str:
+    """The subset of Markdown described above as an HTML string."""
+    blocks = []
+    for block in re.split(r"\n\s*\n", markdown.strip()):
+        lines = block.splitlines()
+        if lines and all(line.startswith("* ") for line in lines):
+            items = "".join(f"<li>{_inline(line[2:])}</li>" for line in lines)
+            blocks.append(f"<ul>{items}</ul>")
+        else:
+            blocks.append(f"<p>{_inline(' '.join(lines))}</p>")
+    return "\n".join(blocks)
+
+
+def _inline(text: str) -> str:
+    text = _html.escape(text, quote=False)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def html(markdown: str) -> HTML:
+    """:func:`to_html` as an object that displays (and glues) as HTML."""
+    return HTML(to_html(markdown))
+
+
+def admonition(markdown: str, kind: str = "warning") -> HTML:
+    """A boxed note in the book theme's style (``kind``: note, warning, ...)."""
+    title = kind.capitalize()
+    return HTML(f'<div class="admonition {kind}"><p class="admonition-title">{title}</p>'
+                f"{to_html(markdown)}</div>")
+
+
+def table(frame, index: bool = False):
+    """A DataFrame as a plain table for a page: one header row, no index column (unless
+    ``index``), cells kept on one line (the book's CSS scrolls a wide table sideways)."""
+    styler = frame.style if index else frame.style.hide(axis="index")
+    return styler.set_table_attributes('class="dataframe cliprl-table"').format(precision=2)
