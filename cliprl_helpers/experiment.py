@@ -46,11 +46,22 @@ from .transfer import (
     similarity_weights,
 )
 
-METHODS = ("scratch", "algorithm1", "algorithm2", "oracle")
+#: The methods the paper compares (and the oracle reference).
+PAPER_METHODS = ("scratch", "algorithm1", "algorithm2", "oracle")
+#: Baselines and a control run in the same paired design:
+#: ``uniform`` averages the bases with equal weights (no similarity at all);
+#: ``language_top1`` copies the base with the highest raw language cosine (the abstract's
+#: "straightforward approach"); ``algorithm2_shuffled`` is Algorithm 2 with an alignment
+#: trained on *mismatched* (instruction, policy) pairs (a derangement per trial): if it does
+#: as well as Algorithm 2, the pairing is not what Algorithm 2's weights rest on.
+BASELINES = ("uniform", "language_top1", "algorithm2_shuffled")
+METHODS = PAPER_METHODS + BASELINES
+#: Methods whose similarities become weights by the chosen weighting scheme.
+WEIGHTED_METHODS = ("algorithm1", "algorithm2", "algorithm2_shuffled")
 POLICY_REPRS = ("weights", "qvalues")
 COLUMNS = ["grid_size", "target_reading", "trial", "trial_seed", "method", "weighting",
-           "weights", "negative_weights", "initial_fraction", "steps_to_converge", "censored",
-           "wall_s"]
+           "weights", "negative_weights", "top_pick_nearest", "align_own_accuracy",
+           "initial_fraction", "steps_to_converge", "censored", "wall_s"]
 
 
 def check_methods(methods) -> list[str]:
@@ -146,6 +157,8 @@ class GridPlan:
     init_params: dict[str, dict[str, torch.Tensor]]
     lang_emb: torch.Tensor
     job: Job
+    top_pick_nearest: dict[str, np.ndarray]
+    own_accuracy: dict[str, np.ndarray]
 
 
 def plan_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
@@ -204,16 +217,27 @@ def plan_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
 
     d1 = cosine_matrix(target_emb, base_emb)[0]  # (N,) same for every trial
     sims = {"algorithm1": np.tile(d1.numpy(), (n_trials, 1)),
-            "algorithm2": np.zeros((n_trials, N))}
+            "language_top1": np.tile(d1.numpy(), (n_trials, 1)),
+            "algorithm2": np.zeros((n_trials, N)), "algorithm2_shuffled": np.zeros((n_trials, N))}
+    own_accuracy = {m: np.full(n_trials, np.nan) for m in ("algorithm2", "algorithm2_shuffled")}
     aligns, losses = [], []
     for t, s in enumerate(trial_seeds):
         rep = bases.flat(t) if policy_repr == "weights" else bases.qvalues(t)
-        model_t, loss_t = _alignment(base_emb, rep, acfg, s, cache_dir)
-        with torch.no_grad():
-            proj = model_t.project_language(emb)
-        sims["algorithm2"][t] = cosine_matrix(proj[N:], proj[:N])[0].numpy()
-        aligns.append(model_t)
-        losses.append(loss_t)
+        pairings = {"algorithm2": np.arange(N)}
+        if "algorithm2_shuffled" in methods:
+            pairings["algorithm2_shuffled"] = derangement(N, s)
+        for m, order in pairings.items():
+            model_t, loss_t = _alignment(base_emb, rep[torch.as_tensor(order)], acfg, s,
+                                         cache_dir)
+            with torch.no_grad():
+                proj = model_t.project_language(emb)
+                own_accuracy[m][t] = retrieval_accuracy(
+                    model_t.similarity(base_emb, rep[torch.as_tensor(order)]))
+            sims[m][t] = cosine_matrix(proj[N:], proj[:N])[0].numpy()
+            if m == "algorithm2":
+                aligns.append(model_t)
+                losses.append(loss_t)
+    nearest = int(nearest_goal_weights(ts.target_goal, list(ts.bases.values())).argmax())
 
     scratch = init_params(ts.size, dcfg.hidden, init_seeds(trial_seeds, 1, bases.init_mode))
     weights: dict[str, np.ndarray] = {}
@@ -229,6 +253,10 @@ def plan_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
         for t in range(n_trials):
             if m == "oracle":
                 w, info = nearest_goal_weights(ts.target_goal, list(ts.bases.values())), {}
+            elif m == "uniform":
+                w, info = torch.full((N,), 1.0 / N, dtype=torch.float64), {}
+            elif m == "language_top1":
+                w, info = similarity_weights(torch.as_tensor(sims[m][t]), "top1")
             else:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", NegativeWeightWarning)
@@ -251,10 +279,35 @@ def plan_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
     seeds = [agent_seed(s, "target", 0) for s in trial_seeds for _ in methods]
     job = Job(ts.size, [ts.target_goal] * (n_trials * M), seeds, params, dcfg,
               label=f"finetune-{ts.reading}")
+    top_nearest = {m: (np.full(n_trials, np.nan) if m in ("scratch", "uniform") else
+                       (weights[m].argmax(1) == nearest).astype(float)) for m in methods}
     return GridPlan(tasks=ts, bases=bases, methods=methods, weighting=weighting,
                     trial_seeds=trial_seeds, alignments=aligns, align_losses=np.asarray(losses),
-                    similarities=sims, weights=weights, negative=negative, init_params=inits,
-                    lang_emb=emb, job=job)
+                    similarities={m: v for m, v in sims.items() if m in methods or m in
+                                  ("algorithm1", "algorithm2")},
+                    weights=weights, negative=negative, init_params=inits,
+                    lang_emb=emb, job=job, top_pick_nearest=top_nearest,
+                    own_accuracy=own_accuracy)
+
+
+def derangement(n: int, seed: int) -> np.ndarray:
+    """A permutation of ``0..n-1`` with no fixed point, drawn from ``seed`` (``n >= 2``):
+    the mismatched pairing of the shuffled-pair control."""
+    n = checks.integer("n", n, low=2)
+    rng = np.random.default_rng([int(seed), 0x5EED])
+    while True:
+        p = rng.permutation(n)
+        if not (p == np.arange(n)).any():
+            return p
+
+
+def retrieval_accuracy(S: torch.Tensor) -> float:
+    """Share of correct retrievals in a similarity matrix of matched pairs ``(N, N)``:
+    instruction ``i`` retrieving policy ``i`` (rows) and policy ``j`` instruction ``j``
+    (columns), averaged."""
+    idx = torch.arange(S.shape[0])
+    return float(((S.argmax(1) == idx).double().mean() + (S.argmax(0) == idx).double().mean())
+                 / 2)
 
 
 def finish_grid(plan: GridPlan, res: TrainResult) -> GridResult:
@@ -267,9 +320,13 @@ def finish_grid(plan: GridPlan, res: TrainResult) -> GridResult:
             a = t * M + j
             rows.append({"grid_size": ts.size, "target_reading": ts.reading, "trial": t,
                          "trial_seed": s, "method": m,
-                         "weighting": weighting if m in ("algorithm1", "algorithm2") else "",
+                         "weighting": (weighting if m in WEIGHTED_METHODS else
+                                       "top1" if m == "language_top1" else ""),
                          "weights": json.dumps([round(float(x), 6) for x in weights[m][t]]),
                          "negative_weights": bool(negative[m][t]),
+                         "top_pick_nearest": float(plan.top_pick_nearest[m][t]),
+                         "align_own_accuracy": float(plan.own_accuracy.get(
+                             m, np.full(len(plan.trial_seeds), np.nan))[t]),
                          "initial_fraction": float(res.initial_fraction[a]),
                          "steps_to_converge": int(res.steps_to_converge[a]),
                          "censored": bool(res.censored[a]),
@@ -459,6 +516,7 @@ def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
     seed = checks.integer("seed", seed, low=0)
     if n_bases is not None:
         n_bases = checks.integer("n_bases", n_bases, low=2, high=len(family) - 1)
+    kwargs.setdefault("methods", PAPER_METHODS)  # baselines belong to the main experiment
     check_run_args(**kwargs)  # every argument checked before any training
     trial_seeds = list(range(seed, seed + n_trials))
     init_mode = kwargs.get("init_mode", "shared")
@@ -529,3 +587,42 @@ def check_run_args(**kwargs) -> None:
     if "model" in kwargs and not isinstance(kwargs["model"], (str, os.PathLike)):
         raise ValueError(f"model must be a sentence-transformers name or directory, got "
                          f"{kwargs['model']!r}")
+
+
+def nearest_half(goals: list[tuple[int, int]], target: tuple[int, int]) -> np.ndarray:
+    """Mask of the bases whose goals are nearer (Manhattan) to the target than the median
+    base: for the paper's tasks, the two right-hand goals beside the target."""
+    d = np.array([abs(g[0] - target[0]) + abs(g[1] - target[1]) for g in goals], dtype=float)
+    return d < np.median(d)
+
+
+def mechanism_table(table: pd.DataFrame, resolution: int = RATIO_RESOLUTION,
+                    method: str = "algorithm2", against: str = "algorithm1") -> pd.DataFrame:
+    """One row per (reading, grid size, trial) of the paper's task set: the log ratio
+    ``method / against`` and what ``method``'s initialisation looked like.
+
+    Columns: ``target_reading, grid_size, trial, log_ratio, sum_abs_weight`` (sum of |w_i|,
+    1 unless the weights extrapolate), ``negative_weights``, ``near_weight`` (net weight on
+    the bases nearest the target, :func:`nearest_half`), ``initial_fraction_gain`` (initial
+    optimal fraction of ``method`` minus ``against``'s), ``top_pick_nearest``,
+    ``align_own_accuracy``.
+    """
+    rows = []
+    for (reading, n), g in table.groupby(["target_reading", "grid_size"], sort=True):
+        ts = paper_tasks(int(n), reading)
+        near = nearest_half(list(ts.bases.values()), ts.target_goal)
+        by = g.set_index(["trial", "method"])
+        for t in sorted(g.trial.unique()):
+            a, b = by.loc[(t, method)], by.loc[(t, against)]
+            w = np.asarray(json.loads(a.weights), dtype=float)
+            rows.append({
+                "target_reading": reading, "grid_size": int(n), "trial": int(t),
+                "log_ratio": float(np.log((a.steps_to_converge + resolution)
+                                          / (b.steps_to_converge + resolution))),
+                "sum_abs_weight": float(np.abs(w).sum()),
+                "negative_weights": bool(a.negative_weights),
+                "near_weight": float(w[near].sum()),
+                "initial_fraction_gain": float(a.initial_fraction - b.initial_fraction),
+                "top_pick_nearest": float(a.top_pick_nearest),
+                "align_own_accuracy": float(a.align_own_accuracy)})
+    return pd.DataFrame(rows)

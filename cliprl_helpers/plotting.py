@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
+from .experiment import METHODS
 from .tasks import ACTION_DELTAS, check_cell, check_size
 
 #: The Okabe-Ito palette, safe for the common colour-vision deficiencies.
@@ -101,9 +102,11 @@ __all__: Sequence[str] = ["PALETTE", "set_theme", "plot_goals", "plot_policy_arr
                           "legend_outside"]
 
 
-METHOD_ORDER = ["scratch", "algorithm1", "algorithm2", "oracle"]
+METHOD_ORDER = list(METHODS)
 METHOD_LABELS = {"scratch": "scratch", "algorithm1": "Algorithm 1 (language)",
-                 "algorithm2": "Algorithm 2 (CLIP)", "oracle": "oracle (nearest goal)"}
+                 "algorithm2": "Algorithm 2 (CLIP)", "oracle": "oracle (nearest goal)",
+                 "uniform": "uniform average", "language_top1": "top-1 by language",
+                 "algorithm2_shuffled": "Algorithm 2, shuffled pairs"}
 
 
 def plot_steps(table, x: str = "method", hue: str | None = None, ax=None,
@@ -287,3 +290,52 @@ def ratio_axis(ax, axis: str = "y") -> None:
     a.set_major_locator(FixedLocator(ticks))
     a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     a.set_minor_locator(NullLocator())
+
+
+def mechanism_figure(mech, features: dict):
+    """Per trial: the log ratio Algorithm 2 / Algorithm 1 against each feature of Algorithm
+    2's initialisation (one panel per feature; colour = target reading). Returns the figure."""
+    import numpy as np
+
+    readings = list(dict.fromkeys(mech.target_reading))
+    fig, axes = plt.subplots(1, len(features), figsize=(4.3 * len(features), 4.0),
+                             sharey=True, squeeze=False)
+    for ax, (col, label) in zip(axes[0], features.items()):
+        for k, r in enumerate(readings):
+            sub = mech[mech.target_reading == r]
+            ax.scatter(sub[col], np.exp(sub.log_ratio), s=22, alpha=0.75, color=PALETTE[k],
+                       label=r.replace("_", " "), edgecolor="white", linewidth=0.4)
+        ax.axhline(1.0, color="0.4", linewidth=1)
+        ax.set_xlabel(label)
+    for ax in axes[0]:
+        ratio_axis(ax)
+    axes[0][0].set_ylabel("steps ratio Alg 2 / Alg 1 (log)")
+    legend_outside(axes[0][-1], title="reading")
+    fig.tight_layout()
+    return fig
+
+
+def initial_policies_figure(result, trial: int = 0, per_row: int = 4):
+    """Greedy arrows of every method's initial network in ``trial`` (red: not optimal),
+    ``per_row`` maps a row. Returns the figure."""
+    import math
+
+    from .experiment import initial_policy_maps
+    from .tasks import optimal_action_mask
+
+    maps = initial_policy_maps(result, trial)
+    n, goal = result.tasks.size, result.tasks.target_goal
+    mask = optimal_action_mask(n, goal)
+    methods = [m for m in METHOD_ORDER if m in maps]
+    rows = math.ceil(len(methods) / per_row)
+    fig, axes = plt.subplots(rows, per_row, figsize=(4.2 * per_row, 4.5 * rows), squeeze=False)
+    first = result.table[result.table.trial == trial].set_index("method")
+    for ax, m in zip(axes.flat, methods):
+        ok = mask[np.arange(n * n), maps[m]]
+        plot_policy_arrows(n, maps[m], goal, ax=ax, correct=ok,
+                           title=f"{METHOD_LABELS[m]}\n"
+                                 f"{first.loc[m, 'initial_fraction']:.0%} optimal")
+    for ax in list(axes.flat)[len(methods):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig

@@ -289,16 +289,19 @@ def ratio_table(table: pd.DataFrame, num: str, den: str, by: Sequence[str],
     """:func:`ratio_stats` of ``num`` against ``den`` per group of ``by`` (trials paired by
     the ``trial`` column), with the censored pairs counted. One row per group."""
     by = list(by)
-    steps = table.pivot_table(index=[*by, "trial"], columns="method",
+    # the unit is a trial of one grid size (and held-out target): pooled over sizes when
+    # ``by`` does not split them
+    unit = [c for c in ("grid_size", "target") if c in table.columns and c not in by]
+    steps = table.pivot_table(index=[*by, *unit, "trial"], columns="method",
                               values="steps_to_converge", aggfunc="first")
-    cens = table.pivot_table(index=[*by, "trial"], columns="method", values="censored",
+    cens = table.pivot_table(index=[*by, *unit, "trial"], columns="method", values="censored",
                              aggfunc="first").astype(bool)
     missing = [m for m in (num, den) if m not in steps.columns]
     if missing:
         raise ValueError(f"method(s) {missing} are not in the table: it has "
                          f"{sorted(steps.columns)}")
     rows = []
-    for key, g in steps.groupby(level=by, sort=True) if by else [((), steps)]:
+    for key, g in (steps.groupby(level=by, sort=True) if by else [((), steps)]):
         key = key if isinstance(key, tuple) else (key,)
         row = dict(zip(by, key))
         row.update(ratio_stats(g[num], g[den], resolution, level, seed))
@@ -370,8 +373,8 @@ def headline(verdicts: pd.DataFrame, source: str) -> str:
         change = 100 * (d["geo-mean ratio"] - 1)
         amount = f"{abs(change):.0f}% {'more' if change > 0 else 'fewer'}"
         parts.append(
-            f"**Target {d['reading'].replace('_', ' ')}:** over {d['grid sizes']} grid sizes x "
-            f"{d['trials per size']} trials, Algorithm 2 needed {amount} training steps "
+            f"**Target {d['reading'].replace('_', ' ')}:** over {d['grid sizes']} grid "
+            f"size{'s' if d['grid sizes'] != 1 else ''} x {d['trials per size']} trials, Algorithm 2 needed {amount} training steps "
             f"than Algorithm 1 (geometric-mean ratio {d['geo-mean ratio']:.2f}, 95% CI "
             f"{d['95% CI']}). The paper's claim of about 50% fewer steps "
             f"**{_says(d['claim 1'])}**; its claim that the gain grows with grid size "
@@ -429,5 +432,77 @@ def steps_table(table: pd.DataFrame, by: Sequence[str] = ("target_reading", "gri
             row[f"{m} (geo-mean steps)"] = int(round(float(np.exp(np.log(v).mean())))) \
                 if v.size else None
         row["censored runs"] = int(g.censored.sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+#: What the mechanism correlations relate the log ratio to (column -> reader's label).
+MECHANISM_FEATURES = {"sum_abs_weight": "sum of |w| (extrapolation)",
+                      "near_weight": "net weight on the bases nearest the target",
+                      "initial_fraction_gain": "initial optimal fraction, Alg 2 minus Alg 1"}
+
+
+def correlations(mech: pd.DataFrame, features: dict | None = None, target: str = "log_ratio",
+                 level: float = LEVEL, seed: int = 0) -> pd.DataFrame:
+    """Spearman correlation of ``target`` with each feature over the rows (trials), with a
+    paired BCa interval and the test's p-value (``scipy.stats.spearmanr``)."""
+    features = features or MECHANISM_FEATURES
+    rows = []
+    for col, label in features.items():
+        x, y = mech[col].to_numpy(float), mech[target].to_numpy(float)
+        ok = np.isfinite(x) & np.isfinite(y)
+        x, y = x[ok], y[ok]
+        if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+            rho = p = lo = hi = float("nan")
+        else:
+            res = sps.spearmanr(x, y)
+            rho, p = float(res.statistic), float(res.pvalue)
+            lo, hi = bca_interval((x, y), lambda a, b: sps.spearmanr(a, b).statistic,
+                                  level=level, seed=seed, n_resamples=2000)
+        rows.append({"feature": label, "trials": int(x.size), "Spearman rho": rho,
+                     "95% CI": _interval(lo, hi), "p": p, "lo": lo, "hi": hi})
+    return pd.DataFrame(rows)
+
+
+def comparison_table(table: pd.DataFrame, comparisons, by: Sequence[str], resolution: int,
+                     level: float = LEVEL, seed: int = 0) -> pd.DataFrame:
+    """:func:`ratio_table` of several ``(num, den)`` comparisons, stacked, with a
+    ``comparison`` column; comparisons whose methods are not in the table are left out."""
+    present = set(table.method)
+    parts = [ratio_table(table, n, d, by, resolution, level, seed).assign(
+                 comparison=f"{n} / {d}")
+             for n, d in comparisons if n in present and d in present]
+    out = pd.concat(parts, ignore_index=True)
+    return out[["comparison", *[c for c in out.columns if c != "comparison"]]]
+
+
+def mechanism_text(corr: pd.DataFrame) -> str:
+    """One Markdown bullet per feature, saying whether its correlation with the log ratio is
+    distinguishable from zero at the 95% level."""
+    lines = []
+    for _, r in corr.iterrows():
+        if not np.isfinite(r["Spearman rho"]):
+            lines.append(f"* {r['feature']}: not measurable here (no variation).")
+            continue
+        shown = np.isfinite(r.lo) and (r.lo > 0 or r.hi < 0)
+        lines.append(f"* {r['feature']}: Spearman rho {r['Spearman rho']:+.2f} "
+                     f"{r['95% CI']} over {r['trials']} trials, p = {r['p']:.3f}: "
+                     + ("a correlation is shown" if shown else "no correlation is shown")
+                     + ".")
+    return "\n".join(lines)
+
+
+def method_summary(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Per group and method: runs, geometric-mean and median steps to converge, the mean
+    initial optimal fraction, and censored runs; a plain table."""
+    rows = []
+    for key, g in table.groupby([*by, "method"], sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        v = g.steps_to_converge.clip(lower=1).to_numpy(dtype=float)
+        row = {c.replace("_", " "): k for c, k in zip([*by, "method"], key)}
+        row.update({"runs": len(v), "geo-mean steps": int(round(float(np.exp(np.log(v).mean())))),
+                    "median steps": int(np.median(v)),
+                    "initial optimal fraction": round(float(g.initial_fraction.mean()), 2),
+                    "censored": int(g.censored.sum())})
         rows.append(row)
     return pd.DataFrame(rows)

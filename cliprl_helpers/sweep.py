@@ -43,6 +43,7 @@ from pathlib import Path
 
 from . import checks, runs
 from .artifacts import artifacts_dir, project_root
+from .experiment import METHODS, PAPER_METHODS
 from .runs import Run
 from .tasks import READINGS
 
@@ -234,11 +235,11 @@ def plan(args: argparse.Namespace, root: Path) -> list[Run]:
                 rows = None
                 if ch == "05":
                     params["readings"] = readings
-                    rows = len(readings) * args.trials * 4  # methods
+                    rows = len(readings) * args.trials * len(METHODS)
                 elif ch == "07":
                     from .colour_world import layout
 
-                    rows = len(layout(n)) * args.trials * 4
+                    rows = len(layout(n)) * args.trials * len(PAPER_METHODS)
                 todo.append(Run(chapter=ch, notebook=nb, dir=base / f"grid-{n}",
                                 params=params, spec=spec, expected_rows=rows,
                                 artifacts=artifacts))

@@ -164,3 +164,9 @@ def test_report_html_is_escaped_and_structured():
                    "<ul><li>one</li><li><strong>two</strong></li></ul>")
     box = report.admonition("small sweep").data
     assert box.startswith('<div class="admonition warning"><p class="admonition-title">Warning')
+
+
+def test_ratio_table_pools_sizes_by_trial_of_each_size():
+    table = _sweep_table({"as_printed": {8: 0.5, 10: 0.5}}, n_trials=3)
+    pooled = stats.ratio_table(table, "algorithm2", "algorithm1", ["target_reading"], 0)
+    assert pooled.trials.tolist() == [6]  # 2 sizes x 3 trials, not 3

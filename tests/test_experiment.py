@@ -1,0 +1,60 @@
+"""The experiment's methods: the paper's, the baselines and the shuffled-pair control."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from cliprl_helpers import dqn, experiment
+
+
+def test_derangement_moves_every_pair_and_is_seeded():
+    for seed in range(20):
+        p = experiment.derangement(4, seed)
+        assert sorted(p.tolist()) == [0, 1, 2, 3] and not (p == np.arange(4)).any()
+    assert (experiment.derangement(5, 3) == experiment.derangement(5, 3)).all()
+    with pytest.raises(ValueError, match="n must be an integer >= 2"):
+        experiment.derangement(1, 0)
+
+
+def test_retrieval_accuracy_by_hand():
+    assert experiment.retrieval_accuracy(torch.eye(3)) == 1.0
+    swapped = torch.eye(3)[[1, 0, 2]]  # instructions 0 and 1 retrieve each other's policy
+    assert experiment.retrieval_accuracy(swapped) == pytest.approx(1 / 3)
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    cfg = dqn.DQNConfig(budget_steps=20_000)
+    return experiment.run_grid(5, "as_printed", n_trials=2, dqn_config=cfg,
+                               cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
+
+
+def test_every_method_runs_in_the_paired_design(grid):
+    t = grid.table
+    assert list(dict.fromkeys(t.method)) == list(experiment.METHODS)
+    assert len(t) == 2 * len(experiment.METHODS)
+    assert set(t.columns) == set(experiment.COLUMNS)
+
+
+def test_baselines_weights(grid):
+    t = grid.table.set_index(["trial", "method"])
+    for trial in (0, 1):
+        assert json.loads(t.loc[(trial, "uniform"), "weights"]) == [0.25] * 4
+        lang = json.loads(t.loc[(trial, "algorithm1"), "weights"])
+        top = json.loads(t.loc[(trial, "language_top1"), "weights"])
+        assert top == [1.0 if i == int(np.argmax(lang)) else 0.0 for i in range(4)]
+        assert t.loc[(trial, "language_top1"), "weighting"] == "top1"
+    assert t.loc[(0, "oracle"), "top_pick_nearest"] == 1.0
+    assert np.isnan(t.loc[(0, "uniform"), "top_pick_nearest"])
+
+
+def test_shuffled_control_has_its_own_alignment(grid):
+    t = grid.table.set_index(["trial", "method"])
+    assert not np.allclose(grid.similarities["algorithm2"],
+                           grid.similarities["algorithm2_shuffled"])
+    for m in ("algorithm2", "algorithm2_shuffled"):
+        acc = t.xs(m, level="method").align_own_accuracy
+        assert ((acc >= 0) & (acc <= 1)).all()
+    assert t.xs("algorithm1", level="method").align_own_accuracy.isna().all()
