@@ -9,8 +9,9 @@ A run folder holds
     finished.json      written last: the parameters, the SHA-256 of the three files above and
                        the row count of results.csv
 
-A run is *finished* only when ``finished.json`` exists, names the same parameters, and every
-file still has its recorded checksum and the table the expected shape. Anything else is
+A run is *finished* only when ``finished.json`` exists, names the same parameters and the same
+code (:func:`code_fingerprint`), and every file still has its recorded checksum and the table
+the expected shape. Anything else is
 redone (with a warning when a marker exists but does not match: a damaged or edited run).
 Files are written under names unique to the process and renamed into place; the marker goes
 last, so an interrupted run never looks finished. Each folder is locked while a run works in
@@ -54,6 +55,7 @@ class Run:
         spec: the ``-p`` choices of this run's specification (``{}``: the defaults).
         expected_rows: rows its ``results.csv`` must have, or ``None`` if not known.
         artifacts: the training cache every worker uses (``CLIPRL_ARTIFACTS``).
+        code: :func:`code_fingerprint` of the package and notebook that must have made it.
     """
 
     chapter: str
@@ -63,6 +65,7 @@ class Run:
     spec: dict = field(default_factory=dict)
     expected_rows: int | None = None
     artifacts: str = ""
+    code: str = ""
 
     @property
     def label(self) -> str:
@@ -73,6 +76,16 @@ class Run:
     def files(self) -> list[Path]:
         return [self.dir / self.notebook.name, self.dir / "results.csv",
                 self.dir / "params.json"]
+
+
+def code_fingerprint(notebook: Path) -> str:
+    """SHA-256 over the helper package's source and ``notebook``: a run made by other code
+    is not reused (its numbers may differ; the training cache makes redoing it cheap)."""
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).resolve().parent.glob("*.py")) + [Path(notebook)]:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def _sha256(path: Path) -> str:
@@ -92,6 +105,8 @@ def check_finished(run: Run) -> str:
         return f"{marker} is damaged"
     if info.get("params") != run.params:
         return "its parameters differ"
+    if run.code and info.get("code") != run.code:
+        return "it was made by another version of the package or notebook"
     for f in run.files():
         if not f.is_file():
             return f"{f.name} is missing"
@@ -206,7 +221,7 @@ def execute(run: Run, root: Path) -> dict:
         import pandas as pd
 
         rows = len(pd.read_csv(run.dir / "results.csv"))
-        marker = {"params": run.params, "rows": rows,
+        marker = {"params": run.params, "rows": rows, "code": run.code,
                   "files": {f.name: _sha256(f) for f in run.files()}}
         atomic_write(run.dir / MARKER, json.dumps(marker, indent=1, sort_keys=True).encode())
     return {"label": run.label, "seconds": time.perf_counter() - t0, "reused": False}

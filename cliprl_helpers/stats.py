@@ -374,7 +374,8 @@ def headline(verdicts: pd.DataFrame, source: str) -> str:
         amount = f"{abs(change):.0f}% {'more' if change > 0 else 'fewer'}"
         parts.append(
             f"**Target {d['reading'].replace('_', ' ')}:** over {d['grid sizes']} grid "
-            f"size{'s' if d['grid sizes'] != 1 else ''} x {d['trials per size']} trials, Algorithm 2 needed {amount} training steps "
+            f"size{'s' if d['grid sizes'] != 1 else ''} x {d['trials per size']} trials, "
+            f"Algorithm 2 needed {amount} training steps "
             f"than Algorithm 1 (geometric-mean ratio {d['geo-mean ratio']:.2f}, 95% CI "
             f"{d['95% CI']}). The paper's claim of about 50% fewer steps "
             f"**{_says(d['claim 1'])}**; its claim that the gain grows with grid size "

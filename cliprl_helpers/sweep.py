@@ -228,6 +228,7 @@ def plan(args: argparse.Namespace, root: Path) -> list[Run]:
                     check_value(ch, k, v, dflt[k], max(sizes))
                 except ValueError as e:
                     raise SweepError(f"-p {k} {v!r}: {e}") from None
+        code = runs.code_fingerprint(nb)
         for spec in specifications(own, dflt, args.one_at_a_time):
             base = out / (f"ch{ch}" if ch != "05" else "") / spec_name(spec)
             for n in dict.fromkeys(sizes):
@@ -242,7 +243,7 @@ def plan(args: argparse.Namespace, root: Path) -> list[Run]:
                     rows = len(layout(n)) * args.trials * len(PAPER_METHODS)
                 todo.append(Run(chapter=ch, notebook=nb, dir=base / f"grid-{n}",
                                 params=params, spec=spec, expected_rows=rows,
-                                artifacts=artifacts))
+                                artifacts=artifacts, code=code))
     return sorted(todo, key=lambda r: -r.params["grid_size"])  # longest first
 
 

@@ -300,3 +300,12 @@ def test_a_failing_run_is_reported_and_never_marked_finished(tmp_path, monkeypat
         runs.execute(run, root)
     assert not (run.dir / "finished.json").exists() and not (run.dir / "results.csv").exists()
     assert not list(run.dir.glob(".*.running.*"))
+
+
+def test_a_run_made_by_other_code_is_not_finished(reference):
+    tmp, _, _, _ = reference
+    args = sweep.build_parser().parse_args([*TINY, "--out", str(tmp / "runs1")])
+    run = sweep.plan(args, Path(sweep.__file__).resolve().parents[1])[0]
+    assert runs.check_finished(run) == ""
+    run.code = "0" * 64
+    assert "another version" in runs.check_finished(run)
