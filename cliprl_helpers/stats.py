@@ -507,3 +507,26 @@ def method_summary(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
                     "censored": int(g.censored.sum())})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def comparison_text(compared: pd.DataFrame, labels: dict | None = None) -> str:
+    """One Markdown bullet per row of :func:`comparison_table`: the geometric-mean ratio, its
+    t-interval, and what the interval shows (faster, slower, or no difference)."""
+    labels = labels or {}
+    lines = []
+    for _, r in compared.iterrows():
+        num, den = r["comparison"].split(" / ")
+        name = f"{labels.get(num, num)} / {labels.get(den, den)}"
+        where = " ".join(str(r[c]).replace("_", " ") for c in compared.columns
+                         if c in ("target_reading", "grid_size", "setting"))
+        if not (np.isfinite(r.lo) and np.isfinite(r.hi)):
+            said = "no interval"
+        elif r.hi < NO_DIFFERENCE:
+            said = f"{labels.get(num, num)} is faster"
+        elif r.lo > NO_DIFFERENCE:
+            said = f"{labels.get(num, num)} is slower"
+        else:
+            said = "no difference is shown"
+        lines.append(f"* {name}{f' ({where})' if where else ''}: {r['geo-mean ratio']:.2f} "
+                     f"{_interval(r.lo, r.hi)}: {said}.")
+    return "\n".join(lines)

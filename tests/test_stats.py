@@ -170,3 +170,18 @@ def test_ratio_table_pools_sizes_by_trial_of_each_size():
     table = _sweep_table({"as_printed": {8: 0.5, 10: 0.5}}, n_trials=3)
     pooled = stats.ratio_table(table, "algorithm2", "algorithm1", ["target_reading"], 0)
     assert pooled.trials.tolist() == [6]  # 2 sizes x 3 trials, not 3
+
+
+def test_comparison_text_says_what_the_interval_shows():
+    table = _sweep_table({"as_printed": {8: 0.5, 10: 0.5}}, n_trials=4)
+    raw = stats.comparison_table(table, [("algorithm2", "algorithm1"),
+                                         ("scratch", "algorithm1"), ("oracle", "algorithm1"),
+                                         ("algorithm2", "nonexistent")],
+                                 ["target_reading"], 0)
+    assert raw.comparison.tolist() == ["algorithm2 / algorithm1", "scratch / algorithm1",
+                                       "oracle / algorithm1"]
+    text = stats.comparison_text(raw, {"algorithm2": "Algorithm 2"}).splitlines()
+    assert text[0].startswith("* Algorithm 2 / algorithm1 (as printed): 0.5")
+    assert text[0].endswith("Algorithm 2 is faster.")
+    assert text[1].endswith("scratch is slower.")
+    assert text[2].endswith("no difference is shown.")
