@@ -424,19 +424,30 @@ ABLATION_COMPARISONS = (("algorithm2", "algorithm1"), ("algorithm2", "scratch"),
 
 
 def ratio_summary(table: pd.DataFrame, num: str, den: str, by: str = "setting") -> pd.DataFrame:
-    """Per ``by`` group: geometric mean of the per-(target, trial) ratio ``num / den`` with
-    a 95% interval (:func:`cliprl_helpers.stats.geo_mean_ci`) and the share of pairs where
-    ``num`` was faster. Columns ``setting, comparison, geo-mean ratio, lo, hi, wins``."""
-    from .stats import geo_mean_ci
+    """Per ``by`` group: the ratio ``num / den`` over held-out targets and trials, with the
+    **trial as the unit**: one trial's base policies serve every held-out target, so its
+    targets are not independent. Each trial's log ratios are averaged over targets, and the
+    geometric mean gets a t-interval and a one-sample t-test over those trial means
+    (:func:`cliprl_helpers.stats.log_t_interval`). ``wins`` is the share of (target, trial)
+    pairs where ``num`` was faster.
+
+    Columns ``setting, comparison, geo-mean ratio, lo, hi, p, trials, wins``.
+    """
+    from scipy import stats as sps
+
+    from .stats import log_t_interval
 
     groups = [by, "target"] if "target" in table.columns else [by]
     r = paired_ratio(table, num, den, by=groups)
     out = []
     for setting, g in r.groupby(by, sort=False):
-        gm, lo, hi = geo_mean_ci(g.ratio)
+        per_trial = np.log(g.ratio).groupby(g.trial).mean()
+        gm, lo, hi = log_t_interval(np.exp(per_trial))
+        p = float(sps.ttest_1samp(per_trial, 0.0).pvalue) if len(per_trial) > 1 and \
+            np.ptp(per_trial) > 0 else float("nan")
         out.append({"setting": setting, "comparison": f"{num} / {den}",
-                    "geo-mean ratio": gm, "lo": lo, "hi": hi,
-                    "wins": float((g.ratio < 1).mean())})
+                    "geo-mean ratio": gm, "lo": lo, "hi": hi, "p": p,
+                    "trials": int(len(per_trial)), "wins": float((g.ratio < 1).mean())})
     return pd.DataFrame(out)
 
 

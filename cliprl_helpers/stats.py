@@ -530,3 +530,19 @@ def comparison_text(compared: pd.DataFrame, labels: dict | None = None) -> str:
         lines.append(f"* {name}{f' ({where})' if where else ''}: {r['geo-mean ratio']:.2f} "
                      f"{_interval(r.lo, r.hi)}: {said}.")
     return "\n".join(lines)
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjustment of p-values for testing several hypotheses at once (NaN
+    entries are left out and stay NaN): the adjusted p-value of the k-th smallest of m is
+    ``max_{j <= k} min(1, (m - j + 1) p_(j))``."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    if ok.size == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = order.size
+    adjusted = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(adjusted)
+    return out

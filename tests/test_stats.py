@@ -185,3 +185,28 @@ def test_comparison_text_says_what_the_interval_shows():
     assert text[0].endswith("Algorithm 2 is faster.")
     assert text[1].endswith("scratch is slower.")
     assert text[2].endswith("no difference is shown.")
+
+
+def test_holm_by_hand():
+    # p = (0.01, 0.04, 0.03, nan): sorted 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 -> max 0.06
+    assert stats.holm([0.01, 0.04, 0.03, float("nan")])[:3].tolist() == \
+        pytest.approx([0.03, 0.06, 0.06])
+    assert math.isnan(stats.holm([0.01, 0.04, 0.03, float("nan")])[3])
+    assert stats.holm([0.5, 0.9]).tolist() == [1.0, 1.0]
+
+
+def test_ratio_summary_uses_the_trial_as_unit():
+    from cliprl_helpers import experiment
+
+    rows = []
+    for t in range(4):
+        for target in ("a", "b", "c"):
+            for m, steps in (("algorithm1", 1000), ("algorithm2", 500 * (1 + 0.2 * t))):
+                rows.append({"setting": "s", "target": target, "trial": t, "method": m,
+                             "steps_to_converge": steps, "censored": False})
+    r = experiment.ratio_summary(pd.DataFrame(rows), "algorithm2", "algorithm1")
+    assert r.trials.tolist() == [4]  # 4 trials, not 12 (target, trial) pairs
+    logs = [np.log((500 * (1 + 0.2 * t) + 128) / (1000 + 128)) for t in range(4)]
+    gm, lo, hi = stats.log_t_interval(np.exp(logs))
+    assert r["geo-mean ratio"].iloc[0] == pytest.approx(gm)
+    assert (r.lo.iloc[0], r.hi.iloc[0]) == (pytest.approx(lo), pytest.approx(hi))
