@@ -491,7 +491,7 @@ def _result_key(kind: str, **args) -> dict:
     args["dqn_config"] = (args["dqn_config"] or DQNConfig()).to_dict()
     args["align_config"] = (args["align_config"] or AlignConfig()).to_dict()
     args["methods"] = list(args["methods"])
-    return {"kind": kind, "trainer_version": TRAINER_VERSION, **args}
+    return {"kind": kind, "trainer_version": TRAINER_VERSION, "columns": COLUMNS, **args}
 
 
 def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
