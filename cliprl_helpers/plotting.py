@@ -295,11 +295,16 @@ def ratio_axis(ax, axis: str = "y") -> None:
 def mechanism_figure(mech, features: dict):
     """Per trial: the log ratio Algorithm 2 / Algorithm 1 against each feature of Algorithm
     2's initialisation (one panel per feature; colour = target reading). Returns the figure."""
+    import math
+
     import numpy as np
 
     readings = list(dict.fromkeys(mech.target_reading))
-    fig, axes = plt.subplots(1, len(features), figsize=(4.3 * len(features), 4.0),
-                             sharey=True, squeeze=False)
+    rows = math.ceil(len(features) / 2)
+    fig, grid = plt.subplots(rows, 2, figsize=(10, 4.0 * rows), sharey=True, squeeze=False)
+    axes = grid.reshape(1, -1)[:, :len(features)]
+    for ax in grid.flat[len(features):]:
+        ax.set_visible(False)
     for ax, (col, label) in zip(axes[0], features.items()):
         for k, r in enumerate(readings):
             sub = mech[mech.target_reading == r]
@@ -309,8 +314,9 @@ def mechanism_figure(mech, features: dict):
         ax.set_xlabel(label)
     for ax in axes[0]:
         ratio_axis(ax)
-    axes[0][0].set_ylabel("steps ratio Alg 2 / Alg 1 (log)")
-    legend_outside(axes[0][-1], title="reading")
+    for ax in grid[:, 0]:
+        ax.set_ylabel("steps ratio Alg 2 / Alg 1 (log)")
+    legend_outside(axes[0][1] if len(features) > 1 else axes[0][0], title="reading")
     fig.tight_layout()
     return fig
 

@@ -49,4 +49,7 @@ def table(frame, index: bool = False):
     """A DataFrame as a plain table for a page: one header row, no index column (unless
     ``index``), cells kept on one line (the book's CSS scrolls a wide table sideways)."""
     styler = frame.style if index else frame.style.hide(axis="index")
-    return styler.set_table_attributes('class="dataframe cliprl-table"').format(precision=2)
+    pvalues = {c: "{:.3f}" for c in frame.columns
+               if isinstance(c, str) and (c == "p" or c.startswith("p ("))}
+    styler = styler.format(precision=2).format(pvalues, na_rep="n/a")
+    return styler.set_table_attributes('class="dataframe cliprl-table"')
