@@ -205,7 +205,7 @@ def decomposition_figure(table, resolution: int):
     for ax, reading in zip(axes[:, 0], readings):
         sub = table[table.target_reading == reading]
         for k, (num, den, label) in enumerate(DECOMPOSITION):
-            r = ratio_table(sub, num, den, ["grid_size"], resolution)
+            r = ratio_table(sub, num, den, ["grid_size"], resolution, bca=False)
             x = np.arange(len(sizes)) + (k - 1) * 0.12
             gm = r["geo-mean ratio"].to_numpy()
             ax.errorbar(x, gm, yerr=[gm - r.lo.to_numpy(), r.hi.to_numpy() - gm], fmt="o-",
