@@ -210,3 +210,22 @@ def test_ratio_summary_uses_the_trial_as_unit():
     gm, lo, hi = stats.log_t_interval(np.exp(logs))
     assert r["geo-mean ratio"].iloc[0] == pytest.approx(gm)
     assert (r.lo.iloc[0], r.hi.iloc[0]) == (pytest.approx(lo), pytest.approx(hi))
+
+
+def test_detectable_ratio_has_the_stated_power():
+    r = stats.detectable_ratio(0.5, 10)
+    delta = -math.log(r)
+    # simulate the t-test at that effect: about 80% of samples reject
+    rng = np.random.default_rng(0)
+    x = rng.normal(-delta, 0.5, size=(20000, 10))
+    p = sps.ttest_1samp(x, 0.0, axis=1).pvalue
+    assert (p < 0.05).mean() == pytest.approx(0.8, abs=0.015)
+    assert stats.detectable_ratio(0.5, 40) > r  # more trials see smaller effects
+    with pytest.raises(ValueError, match="n must be an integer >= 2"):
+        stats.detectable_ratio(0.5, 1)
+
+
+def test_power_text_per_reading():
+    table = _sweep_table({"as_printed": {8: 0.7, 10: 0.6}}, n_trials=10)
+    text = stats.power_text(table, 128)
+    assert text.startswith("* **as printed**: with 10 trials per size")
