@@ -61,7 +61,7 @@ WEIGHTED_METHODS = ("algorithm1", "algorithm2", "algorithm2_shuffled")
 POLICY_REPRS = ("weights", "qvalues")
 COLUMNS = ["grid_size", "target_reading", "trial", "trial_seed", "method", "weighting",
            "weights", "negative_weights", "top_pick_nearest", "align_own_accuracy",
-           "initial_fraction", "steps_to_converge", "censored", "wall_s"]
+           "initial_fraction", "steps_to_converge", "censored", "resolution", "wall_s"]
 
 
 def check_methods(methods) -> list[str]:
@@ -330,6 +330,7 @@ def finish_grid(plan: GridPlan, res: TrainResult) -> GridResult:
                          "initial_fraction": float(res.initial_fraction[a]),
                          "steps_to_converge": int(res.steps_to_converge[a]),
                          "censored": bool(res.censored[a]),
+                         "resolution": res.config.eval_every * res.config.envs_per_agent,
                          "wall_s": float(res.converge_wall_s[a])})
     return GridResult(table=pd.DataFrame(rows, columns=COLUMNS), tasks=ts, bases=plan.bases,
                       alignments=plan.alignments, align_losses=plan.align_losses,
@@ -395,11 +396,27 @@ def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
 RATIO_RESOLUTION = DQNConfig().eval_every * DQNConfig().envs_per_agent
 
 
+def resolution_of(table: pd.DataFrame) -> int:
+    """The evaluation resolution (env steps between evaluations) of the runs in ``table``,
+    from its ``resolution`` column (:data:`RATIO_RESOLUTION` for tables without one).
+    Raises ``ValueError`` if the runs were measured at different resolutions."""
+    if "resolution" not in table.columns:
+        return RATIO_RESOLUTION
+    values = sorted(set(int(v) for v in table.resolution.dropna()))
+    if len(values) != 1:
+        raise ValueError(f"the table mixes runs evaluated every {values} env steps; compare "
+                         f"runs of one configuration")
+    return values[0]
+
+
 def paired_ratio(table: pd.DataFrame, num: str = "algorithm2", den: str = "algorithm1",
                  by=("grid_size", "target_reading"),
-                 resolution: int = RATIO_RESOLUTION) -> pd.DataFrame:
+                 resolution: int | None = None) -> pd.DataFrame:
     """Per trial (within each ``by`` group): ``(steps[num] + resolution) / (steps[den] +
-    resolution)``, and whether either run was censored."""
+    resolution)``, and whether either run was censored. ``resolution`` defaults to the runs'
+    own evaluation interval (:func:`resolution_of`)."""
+    if resolution is None:
+        resolution = resolution_of(table)
     index = [*by, "trial"]
     missing = [c for c in [*index, "method", "steps_to_converge", "censored"]
                if c not in table.columns]
@@ -607,7 +624,7 @@ def nearest_half(goals: list[tuple[int, int]], target: tuple[int, int]) -> np.nd
     return d < np.median(d)
 
 
-def mechanism_table(table: pd.DataFrame, resolution: int = RATIO_RESOLUTION,
+def mechanism_table(table: pd.DataFrame, resolution: int | None = None,
                     method: str = "algorithm2", against: str = "algorithm1") -> pd.DataFrame:
     """One row per (reading, grid size, trial) of the paper's task set: the log ratio
     ``method / against`` and what ``method``'s initialisation looked like.
@@ -618,6 +635,7 @@ def mechanism_table(table: pd.DataFrame, resolution: int = RATIO_RESOLUTION,
     optimal fraction of ``method`` minus ``against``'s), ``top_pick_nearest``,
     ``align_own_accuracy``.
     """
+    resolution = resolution_of(table) if resolution is None else resolution
     rows = []
     for (reading, n), g in table.groupby(["target_reading", "grid_size"], sort=True):
         ts = paper_tasks(int(n), reading)

@@ -58,3 +58,17 @@ def test_shuffled_control_has_its_own_alignment(grid):
         acc = t.xs(m, level="method").align_own_accuracy
         assert ((acc >= 0) & (acc <= 1)).all()
     assert t.xs("algorithm1", level="method").align_own_accuracy.isna().all()
+
+
+def test_ratios_use_the_runs_own_resolution(grid):
+    import pandas as pd
+
+    t = grid.table
+    assert set(t.resolution) == {dqn.DQNConfig().eval_every * dqn.DQNConfig().envs_per_agent}
+    assert experiment.resolution_of(t) == 128
+    wide = t.assign(resolution=1024)
+    r_default = experiment.paired_ratio(t, by=["target_reading"]).ratio
+    r_wide = experiment.paired_ratio(wide, by=["target_reading"]).ratio
+    assert not np.allclose(r_default, r_wide)  # the column, not a constant, is used
+    with pytest.raises(ValueError, match=r"mixes runs evaluated every \[128, 1024\]"):
+        experiment.resolution_of(pd.concat([t, wide]))
