@@ -64,10 +64,14 @@ class Page:
         self.call("Page.navigate", url=url)
         deadline = time.time() + 30
         while time.time() < deadline:
-            state = self.eval("document.readyState")
-            if state == "complete" and self.eval(
-                    "Array.from(document.images).every(i => i.complete)"):
-                return
+            try:
+                state = self.eval("document.readyState")
+                if state == "complete" and self.eval(
+                        "Array.from(document.images).every(i => i.complete)"):
+                    return
+            except RuntimeError as e:  # the page is still being replaced: ask again
+                if "navigated or closed" not in str(e):
+                    raise
             time.sleep(0.2)
         raise TimeoutError(f"{url} did not finish loading")
 
