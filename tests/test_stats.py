@@ -229,3 +229,12 @@ def test_power_text_per_reading():
     table = _sweep_table({"as_printed": {8: 0.7, 10: 0.6}}, n_trials=10)
     text = stats.power_text(table, 128)
     assert text.startswith("* **as printed**: with 10 trials per size")
+
+
+def test_report_table_rounds_once_and_formats_p_values():
+    from cliprl_helpers import report
+
+    html = report.table(pd.DataFrame({"x": [0.57], "p": [0.01234], "name": ["a"]})).to_html()
+    assert ">0.57<" in html and ">0.012<" in html and "0.570000" not in html
+    html = report.table(pd.DataFrame({"rho": [0.299473]})).to_html()
+    assert ">0.30<" in html
