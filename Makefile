@@ -33,9 +33,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch $(STAMP)
 
-# The full sweep (4 grid sizes x 2 readings x 10 trials) feeds chapter 6; finished runs are reused.
+# The full sweep (4 grid sizes x 2 readings x TRIALS trials) feeds chapter 6; finished runs are
+# reused. TRIALS=10 is the paper's design; `make book TRIALS=30` buys power for minutes more.
+TRIALS ?= 10
 sweep: $(STAMP)
-	$(PY) -m cliprl_helpers.sweep --jobs 2
+	$(PY) -m cliprl_helpers.sweep --jobs 2 --trials $(TRIALS)
 
 # Executed notebooks are cached in _build/.jupyter_cache, keyed by their code only: a change to
 # the package must drop that cache, or pages would show results of the old code.
@@ -46,7 +48,7 @@ $(PKG_STAMP): $(wildcard cliprl_helpers/*.py)
 
 # --all: chapter 6 and the results page read runs/, which the sweep may just have changed.
 book: $(STAMP) $(PKG_STAMP)
-	$(PY) -m cliprl_helpers.sweep --jobs 2
+	$(PY) -m cliprl_helpers.sweep --jobs 2 --trials $(TRIALS)
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
