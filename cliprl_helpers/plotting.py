@@ -217,9 +217,7 @@ def decomposition_figure(table, resolution: int):
         ax.set_ylabel("steps ratio\n(geo-mean, 95% CI, log)")
         ax.set_title(f"target reading: {reading.replace('_', ' ')}")
         legend_outside(ax)
-    axes[-1, 0].set_xticks(range(len(sizes)))
-    axes[-1, 0].set_xticklabels([f"{n}x{n}" for n in sizes])
-    axes[-1, 0].set_xlabel("grid size")
+    _grid_size_axis(axes[-1, 0], sizes)
     fig.tight_layout()
     return fig
 
@@ -272,9 +270,7 @@ def figure2(table):
         ax.set_ylabel("env steps to converge\n(geo-mean, 95% CI, log)")
         ax.set_title(f"target reading: {reading.replace('_', ' ')}")
         legend_outside(ax)
-    axes[-1, 0].set_xticks(range(len(sizes)))
-    axes[-1, 0].set_xticklabels([f"{n}x{n}" for n in sizes])
-    axes[-1, 0].set_xlabel("grid size")
+    _grid_size_axis(axes[-1, 0], sizes)
     fig.tight_layout()
     return fig
 
@@ -343,5 +339,48 @@ def initial_policies_figure(result, trial: int = 0, per_row: int = 4):
                                  f"{first.loc[m, 'initial_fraction']:.0%} optimal")
     for ax in list(axes.flat)[len(methods):]:
         ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _grid_size_axis(ax, sizes) -> None:
+    """Categorical x axis of grid sizes, labelled ``n x n``."""
+    ax.set_xticks(range(len(sizes)))
+    ax.set_xticklabels([f"{n}x{n}" for n in sizes])
+    ax.set_xlabel("grid size")
+
+
+def alignment_figure(models: dict, lang_emb, policies, delta: float, base_labels,
+                     labels):
+    """Chapter 4's before/after picture, one row per model in ``models`` (``{name: model}``):
+    left, which policy each base instruction picks (softmax of ``S_ij / delta``); right, the
+    cosines between projected instructions (bases and target).
+
+    Args:
+        lang_emb: ``(N + 1, dim)`` sentence embeddings, bases then target.
+        policies: ``(N, D)`` flat base policies of the trial.
+    Returns the figure.
+    """
+    import pandas as pd
+    import torch
+
+    from .language import cosine_matrix
+
+    n = len(base_labels)
+    fig, axes = plt.subplots(len(models), 2, figsize=(13, 5 * len(models)), squeeze=False)
+    for row, (name, model) in enumerate(models.items()):
+        with torch.no_grad():
+            S = model.similarity(lang_emb[:n], policies)
+            proj = model.project_language(lang_emb)
+        pick = torch.softmax(S / delta, dim=1).numpy()
+        sns.heatmap(pd.DataFrame(pick, index=base_labels, columns=base_labels), annot=True,
+                    fmt=".2f", vmin=0, vmax=1, cmap="rocket_r", ax=axes[row, 0], cbar=False)
+        axes[row, 0].set_title(f"instruction -> policy, {name}")
+        axes[row, 0].set_ylabel("instruction")
+        axes[row, 0].set_xlabel("policy")
+        sns.heatmap(pd.DataFrame(cosine_matrix(proj).numpy(), index=labels, columns=labels),
+                    annot=True, fmt=".2f", vmin=-1, vmax=1, cmap="vlag", ax=axes[row, 1],
+                    cbar=False)
+        axes[row, 1].set_title(f"projected instruction cosine, {name}")
     fig.tight_layout()
     return fig
