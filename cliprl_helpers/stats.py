@@ -577,10 +577,17 @@ def detectable_ratio(sd_log: float, n: int, level: float = LEVEL, power: float =
 
     def shortfall(delta):
         nc = delta * np.sqrt(n) / sd_log
-        return (sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc)) - power
+        with np.errstate(all="ignore"):
+            reject = sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc)
+        # scipy's noncentral t returns NaN far in the tail, where the power is 1
+        return (reject if np.isfinite(reject) else 1.0) - power
 
-    delta = brentq(shortfall, 1e-9, (crit + 4) * sd_log / np.sqrt(n))
-    return float(np.exp(-delta))
+    hi = sd_log / np.sqrt(n)
+    for _ in range(40):  # widen until the power is reached (few trials need large effects)
+        if shortfall(hi) > 0:
+            return float(np.exp(-brentq(shortfall, 1e-12, hi)))
+        hi *= 1.5
+    return float("nan")
 
 
 def power_text(table: pd.DataFrame, resolution: int, num: str = "algorithm2",
@@ -598,6 +605,9 @@ def power_text(table: pd.DataFrame, resolution: int, num: str = "algorithm2",
         resid = np.concatenate(logs)
         sd = float(np.sqrt((resid ** 2).sum() / max(1, resid.size - len(logs))))
         n1, n_all = int(np.median(per_size)), int(sum(per_size))
+        if not (sd > 0 and n1 >= 2):
+            lines.append(f"* **{reading.replace('_', ' ')}**: too few trials to say.")
+            continue
         one, pooled = detectable_ratio(sd, n1, power=power), detectable_ratio(sd, n_all,
                                                                               power=power)
         lines.append(f"* **{reading.replace('_', ' ')}**: with {n1} trials per size, a "

@@ -238,3 +238,10 @@ def test_report_table_rounds_once_and_formats_p_values():
     assert ">0.57<" in html and ">0.012<" in html and "0.570000" not in html
     html = report.table(pd.DataFrame({"rho": [0.299473]})).to_html()
     assert ">0.30<" in html
+
+
+def test_detectable_ratio_with_two_trials_still_answers():
+    r = stats.detectable_ratio(0.3, 2)  # one degree of freedom: only huge effects
+    assert 0 < r < 0.05
+    table = _sweep_table({"as_printed": {5: 0.5, 6: 0.5}}, n_trials=2)
+    assert stats.power_text(table, 128).startswith("* **as printed**: with 2 trials per size")
