@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-PHONY_EXTRA := unit-sweep unit-fast
+PHONY_EXTRA := unit-sweep unit-fast store lab
 .PHONY: all venv book test unit $(PHONY_EXTRA) nbval nbval-test bookbuild bench lint clean help sweep chromium
 
 help:
@@ -19,6 +19,8 @@ help:
 	@echo "make test   run unit tests, nbval on every notebook and a -W book build"
 	@echo "make sweep  run the experiment over grid sizes 8 10 15 25 with papermill (runs/)"
 	@echo "make bench  print the speed ratios of the batched code"
+	@echo "make lab    open the chapters in JupyterLab (installed into .venv on first use)"
+	@echo "make store NB=notebooks/<chapter>.ipynb  re-store the outputs nbval compares"
 	@echo "make clean  remove _build/ (keeps .venv/, runs/, artifacts/)"
 
 venv: $(STAMP)
@@ -95,6 +97,19 @@ nbval-test: $(STAMP)
 
 nbval: $(STAMP)
 	$(PY) -m pytest notebooks/[0-9]*.ipynb --nbval-lax --nbval-current-env --nbval-cell-timeout=900
+
+# JupyterLab for reading and editing the chapters interactively; installed on first use only
+# (pinned), so `make test` and `make book` stay lean.
+JUPYTERLAB := jupyterlab==4.6.6
+lab: $(STAMP)
+	@test -x $(VENV)/bin/jupyter-lab || $(PY) -m pip install --quiet --disable-pip-version-check $(JUPYTERLAB)
+	$(VENV)/bin/jupyter lab notebooks/
+
+# Refresh the outputs a chapter stores (the ones nbval compares) after editing it:
+#   make store NB=notebooks/05_clip_transfer.ipynb
+store: $(STAMP)
+	@test -n "$(NB)" || { echo "usage: make store NB=notebooks/<chapter>.ipynb" >&2; exit 2; }
+	HF_HUB_OFFLINE=1 $(PY) tools/store_outputs.py $(NB)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run

@@ -73,3 +73,25 @@ def test_book_build_cannot_show_stale_sweep_results():
     assert nb.metadata.get("mystnb", {}).get("execution_mode") == "force"
     book = re.search(r"^book:.*?\n\n", (ROOT / "Makefile").read_text(), re.S | re.M).group(0)
     assert "jupyter-book build . --all" in book and "sweep" in book
+
+
+def test_notebooks_store_only_the_outputs_nbval_compares():
+    """`make store` keeps text outputs of `# NBVAL_CHECK_OUTPUT` cells and nothing else:
+    no figures in git, no stale outputs that look like results, no function definitions."""
+    import json
+    import re
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
+        nb = json.loads(path.read_text())
+        for i, cell in enumerate(nb["cells"]):
+            if cell["cell_type"] != "code":
+                continue
+            src = "".join(cell["source"])
+            assert not re.search(r"^\s*def \w+", src, re.M), f"{path.name} cell {i} defines"
+            outputs = cell.get("outputs", [])
+            if "# NBVAL_CHECK_OUTPUT" not in src:
+                assert outputs == [], f"{path.name} cell {i} stores outputs nbval does not check"
+            for out in outputs:
+                kinds = set(out.get("data", {}))
+                assert all(k.startswith("text/") for k in kinds), \
+                    f"{path.name} cell {i} stores {kinds - {'text/plain'}}"
