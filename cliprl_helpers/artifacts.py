@@ -152,7 +152,7 @@ def cached_table(config: dict, compute, directory: str | os.PathLike | None = No
 
     The same ``config`` reads the CSV back instead of recomputing; any change recomputes.
     ``config`` must hold everything that can change a number (callers include the trainer
-    version: see :func:`cliprl_helpers.experiment.cached_results`). The CSV is written
+    version: see :func:`cliprl_helpers.experiment.leave_one_out`). The CSV is written
     atomically, with ``config``, its row count and SHA-256 beside it as JSON; a CSV that does
     not match them (truncated, edited, damaged) is recomputed, with a warning.
     """

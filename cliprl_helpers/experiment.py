@@ -629,11 +629,11 @@ def mechanism_table(table: pd.DataFrame, resolution: int | None = None,
     """One row per (reading, grid size, trial) of the paper's task set: the log ratio
     ``method / against`` and what ``method``'s initialisation looked like.
 
-    Columns: ``target_reading, grid_size, trial, log_ratio, sum_abs_weight`` (sum of |w_i|,
-    1 unless the weights extrapolate), ``negative_weights``, ``near_weight`` (net weight on
-    the bases nearest the target, :func:`nearest_half`), ``initial_fraction_gain`` (initial
-    optimal fraction of ``method`` minus ``against``'s), ``top_pick_nearest``,
-    ``align_own_accuracy``.
+    Columns: ``target_reading, grid_size, trial, log_ratio, sum_abs_weight`` (the sum of the
+    absolute weights, 1 unless the weights extrapolate), ``negative_weights``,
+    ``near_weight`` (net weight on the bases nearest the target, :func:`nearest_half`),
+    ``initial_fraction_gain`` (initial optimal fraction of ``method`` minus ``against``'s),
+    ``top_pick_nearest``, ``align_own_accuracy``.
     """
     resolution = resolution_of(table) if resolution is None else resolution
     rows = []

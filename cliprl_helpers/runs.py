@@ -1,7 +1,7 @@
 """One run of the sweep: a notebook executed by papermill into a folder that is never trusted
 unless it proves it is whole (chapter 6; the engine is in :mod:`cliprl_helpers.sweep`).
 
-A run folder holds
+A run folder holds::
 
     <notebook>.ipynb   the executed notebook
     results.csv        its results table

@@ -6,7 +6,7 @@ It executes the experiment notebooks with papermill over grid sizes and *specifi
 with ``--scheduler ADDRESS``. For chapter 5, each task first trains everything its grid size
 needs for every reading, trial and method as one population (into the ``artifacts/`` cache,
 :func:`cliprl_helpers.experiment.prepare_grid`), then executes the notebook, which finds its
-training in the cache. Runs are laid out as
+training in the cache. Runs are laid out as::
 
     <out>/grid-<n>/                       the defaults (chapter 5)
     <out>/<name>=<value>,.../grid-<n>/     a specification set with -p

@@ -24,7 +24,7 @@ import torch
 from . import checks
 
 WEIGHTINGS = ("paper", "softmax", "positive", "top1")
-#: |sum of similarities| below this is "near zero" for the paper's normalisation.
+#: An absolute sum of similarities below this is "near zero" for the paper's normalisation.
 SUM_EPS = 1e-6
 
 

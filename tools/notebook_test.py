@@ -67,6 +67,8 @@ def stage() -> Path:
         shutil.rmtree(STAGED)
     (STAGED / "notebooks").mkdir(parents=True)
     shutil.copytree(ROOT / "book", STAGED / "book")
+    if (ROOT / "_static").is_dir():
+        shutil.copytree(ROOT / "_static", STAGED / "_static")
     shutil.copy(ROOT / "_toc.yml", STAGED / "_toc.yml")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
