@@ -45,6 +45,7 @@ from .qnet import (  # noqa: F401  (re-exported: chapters use dqn.init_params, .
     greedy_actions,
     init_params,
     q_table,
+    q_table_unchecked,
     q_values,
     td_gradients,
 )
@@ -221,7 +222,7 @@ class _Population:
         self.active = torch.ones(P, dtype=torch.bool)
         self.nets = Nets.pack({k: params[k].to(torch.float32) for k in PARAM_NAMES})
         # the target network, kept as its (P, n*n) table of max_a Q_target (module docstring)
-        self.target_max = q_table(self.nets.params).max(-1).values
+        self.target_max = q_table_unchecked(self.nets.params).max(-1).values
         self.opt: FlatAdam | None = None
         self.n_updates = 0
         self.masks, self.non_goal = optimal_masks(size, goals)

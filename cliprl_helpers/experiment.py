@@ -345,27 +345,9 @@ def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
              cache_dir: str | Path | None = None, progress: bool = True,
              task_set: TaskSet | None = None, bases: BasePolicies | None = None,
              policy_repr: str = "weights") -> GridResult:
-    """Run the paper's experiment on one grid size.
-
-    Args:
-        size: grid side.
-        reading: ``"as_printed"`` or ``"self_consistent"`` target (ignored with ``task_set``).
-        weighting: how similarities become weights (:data:`transfer.WEIGHTINGS`).
-        n_trials: independent trials, seeds ``seed .. seed + n_trials - 1``.
-        dqn_config, align_config: hyperparameters.
-        init_mode: ``"shared"`` or ``"independent"`` initial networks of a trial.
-        methods: which of :data:`METHODS` to fine-tune.
-        model: sentence-transformers model for ``tau``.
-        temperature: of the ``softmax`` weighting.
-        cache_dir: cache of trained base policies and fine-tuning results (default
-            ``artifacts/``): a run with the same inputs loads instead of training.
-        progress: progress bars.
-        task_set: another task family (default: the paper's, via :func:`paper_tasks`).
-        bases: already trained base policies to use (e.g. a subset of a larger family, see
-            :meth:`BasePolicies.subset`); default: train or load them here.
-        policy_repr: what the alignment sees of a policy: ``"weights"`` (the flat network,
-            as in the paper) or ``"qvalues"`` (its Q-values over all cells: behaviour).
-    """
+    """Run the paper's experiment on one grid size: :func:`plan_grid` (every argument is
+    documented there), one fine-tuning population (:func:`cliprl_helpers.training.train_jobs`,
+    loaded from ``cache_dir`` when the same inputs ran before), then :func:`finish_grid`."""
     plan = plan_grid(size, reading, weighting, n_trials, seed, dqn_config, align_config,
                      init_mode, methods, model, temperature, cache_dir, progress, task_set,
                      bases, policy_repr)

@@ -177,8 +177,14 @@ def q_values(params: dict[str, torch.Tensor], cells: torch.Tensor) -> torch.Tens
 
 
 def q_table(params: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Q-values of every cell: ``(P, n*n, 4)``."""
+    """Q-values of every cell: ``(P, n*n, 4)`` (the arguments are checked; the trainer,
+    whose buffer is valid by construction, calls :func:`q_table_unchecked`)."""
     check_params(params)
+    return q_table_unchecked(params)
+
+
+def q_table_unchecked(params: dict[str, torch.Tensor]) -> torch.Tensor:
+    """:func:`q_table` without checking ``params``."""
     h = torch.relu(params["W1"] + params["b1"].unsqueeze(1))
     return torch.baddbmm(params["b2"].unsqueeze(1), h, params["W2"])
 
