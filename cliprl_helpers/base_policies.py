@@ -19,7 +19,7 @@ import torch
 
 from . import artifacts
 from .dqn import PARAM_NAMES, TRAINER_VERSION, DQNConfig, init_params, init_seeds, train_population
-from .tasks import check_cell, check_size
+from .grid import check_cell, check_size
 
 
 def agent_seed(trial_seed: int, role: str, index: int) -> int:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from .envs import GoalGridEnv, render_rgb
-from .tasks import TaskSet, check_size
+from .grid import check_size
+from .tasks import TaskSet
 
 COLOURS = ("red", "blue", "green")
 SHAPES = ("cone", "box", "ball")

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from . import checks
 from .envs import STEP_REWARD, BatchedGoalGrid
+from .grid import cell_indices, check_cell, check_size
 from .qnet import (  # noqa: F401  (re-exported: chapters use dqn.init_params, ...)
     PARAM_NAMES,
     Nets,
@@ -50,7 +51,7 @@ from .qnet import (  # noqa: F401  (re-exported: chapters use dqn.init_params, .
     td_gradients,
 )
 from .rng import StreamBlock, Streams
-from .tasks import check_cell, check_size, optimal_action_mask
+from .tasks import optimal_action_mask
 
 #: Part of every cache key of trained results; bump it when a change to the trainer can
 #: change its numbers (even by rounding), so cached policies and tables are not reused.
@@ -226,7 +227,7 @@ class _Population:
         self.opt: FlatAdam | None = None
         self.n_updates = 0
         self.masks, self.non_goal = optimal_masks(size, goals)
-        goal_idx = torch.tensor([r * size + c for r, c in goals], dtype=torch.int64)
+        goal_idx = torch.tensor(cell_indices(goals, size), dtype=torch.int64)
         self.env = BatchedGoalGrid(size, goal_idx.repeat_interleave(E), cfg.max_episode_steps,
                                    backend="torch")
         self.streams = Streams(seeds)

@@ -21,7 +21,15 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from . import checks
-from .tasks import ACTION_DELTAS, ACTION_NAMES, check_cell, check_size
+from .grid import (  # noqa: F401  (transition_table re-exported: chapter 1 uses it)
+    ACTION_NAMES,
+    cell_index,
+    cell_indices,
+    cell_of,
+    check_cell,
+    check_size,
+    transition_table,
+)
 
 ENV_ID = "cliprl/GoalGrid-v0"
 RENDER_MODES = ("ansi", "rgb_array")
@@ -38,19 +46,6 @@ def _check_max_steps(max_steps: object, size: int) -> int:
     if max_steps is None:
         return default_max_steps(size)
     return checks.positive_int("max_steps (or None for 4 * size)", max_steps)
-
-
-def transition_table(size: int) -> np.ndarray:
-    """Next cell for every (cell, action): an ``int64`` array of shape ``(size * size, 4)``.
-
-    Moving into a wall leaves the agent where it is.
-    """
-    size = check_size(size)
-    rows, cols = np.divmod(np.arange(size * size), size)
-    table = np.empty((size * size, 4), dtype=np.int64)
-    for a, (dr, dc) in enumerate(ACTION_DELTAS):
-        table[:, a] = np.clip(rows + dr, 0, size - 1) * size + np.clip(cols + dc, 0, size - 1)
-    return table
 
 
 def start_from_uniform(u: np.ndarray | torch.Tensor, goal_index, n_cells: int):
@@ -139,7 +134,7 @@ class GoalGridEnv(gym.Env):
             )
         self.render_mode = render_mode
         self.n_cells = self.size * self.size
-        self.goal_index = self.goal[0] * self.size + self.goal[1]
+        self.goal_index = cell_index(self.goal, self.size)
         self.observation_space = spaces.Discrete(self.n_cells)
         self.action_space = spaces.Discrete(4)
         self._table = transition_table(self.size)
@@ -156,7 +151,7 @@ class GoalGridEnv(gym.Env):
             r, c = check_cell(start, self.size, what="start")
             if (r, c) == self.goal:
                 raise ValueError(f"start {start!r} is the goal; start on any other cell")
-            self._cell = r * self.size + c
+            self._cell = cell_index((r, c), self.size)
         self._t = 0
         return self._cell, {}
 
@@ -172,7 +167,7 @@ class GoalGridEnv(gym.Env):
     @property
     def agent(self) -> tuple[int, int]:
         """The agent's cell as ``(row, col)``."""
-        return divmod(self._cell, self.size)
+        return cell_of(self._cell, self.size)
 
     def render(self):
         if self.render_mode == "ansi":
@@ -341,7 +336,7 @@ class GoalGridVectorEnv(VectorEnv):
         self.single_action_space = spaces.Discrete(4)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
-        self._core = BatchedGoalGrid(size, [r * size + c for r, c in goals], max_steps,
+        self._core = BatchedGoalGrid(size, cell_indices(goals, size), max_steps,
                                      backend="numpy")
         self._needs_reset = np.zeros(num_envs, dtype=bool)
 
@@ -351,8 +346,7 @@ class GoalGridVectorEnv(VectorEnv):
         if starts is None:
             cells = self._core.reset(u=self.np_random.random(self.num_envs))
         else:
-            idx = [r * self.size + c for r, c in (check_cell(s, self.size, "start")
-                                                   for s in starts)]
+            idx = cell_indices(starts, self.size, "start")
             cells = self._core.reset(starts=idx)
         self._needs_reset = np.zeros(self.num_envs, dtype=bool)
         return cells.copy(), {}
@@ -424,7 +418,7 @@ def episode_lengths(size: int, goal: tuple[int, int], policy: np.ndarray | None,
                              f"({table.dtype})")
         policy = table.astype(np.int64)
     rng = np.random.default_rng(seed)
-    core = BatchedGoalGrid(size, [goal[0] * size + goal[1]] * n_episodes, max_steps,
+    core = BatchedGoalGrid(size, [cell_index(goal, size)] * n_episodes, max_steps,
                            backend="numpy")
     cells = core.reset(u=rng.random(n_episodes))
     lengths = np.zeros(n_episodes, dtype=np.int64)

@@ -13,7 +13,7 @@ import numpy as np
 import seaborn as sns
 
 from .experiment import METHODS
-from .tasks import ACTION_DELTAS, check_cell, check_size
+from .grid import ACTION_DELTAS, cell_index, check_cell, check_size, rows_cols
 
 #: The Okabe-Ito palette, safe for the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -78,9 +78,9 @@ def plot_policy_arrows(size: int, actions: np.ndarray, goal: tuple[int, int], ax
     goal = check_cell(goal, size)
     ax = _grid_axes(ax, size, title)
     actions = np.asarray(actions).reshape(-1)
-    rows, cols = np.divmod(np.arange(size * size), size)
+    rows, cols = rows_cols(size)
     deltas = np.asarray(ACTION_DELTAS, dtype=float)[actions]
-    keep = (rows * size + cols) != goal[0] * size + goal[1]
+    keep = np.arange(size * size) != cell_index(goal, size)
     ok = np.ones(size * size, dtype=bool) if correct is None else np.asarray(correct)
     for sel, colour in ((keep & ok, PALETTE[0]), (keep & ~ok, PALETTE[5])):
         if sel.any():

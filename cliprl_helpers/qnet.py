@@ -27,7 +27,7 @@ import math
 import torch
 
 from . import checks
-from .tasks import check_size
+from .grid import check_size
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 N_ACTIONS = 4

@@ -12,6 +12,23 @@ import html as _html
 import re
 
 from IPython.display import HTML
+from IPython.display import display as _display
+
+
+def glue(name: str, value, display: bool = True) -> None:
+    """Keep ``value`` under ``name`` for other pages of the book (``myst_nb.glue``).
+
+    myst-nb is a dependency of the book build, not of the package: where it is not installed
+    (``pip install -e .`` alone, Binder, a plain Jupyter) the value is only shown (when
+    ``display``) and the chapter runs the same.
+    """
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:
+        if display:
+            _display(value)
+        return
+    _glue(name, value, display=display)
 
 
 def to_html(markdown: str) -> str:

@@ -13,22 +13,28 @@ right-hand goals. :func:`paper_tasks` reproduces that reading by default
 (``reading="as_printed"``) and offers the self-consistent one (``"top right third"`` at
 ``(0, n - 3)``) one parameter away.
 
-Cells are ``(row, col)`` with row 0 at the top; a cell's index is ``row * n + col``.
+Cells, indices, moves and walls are defined in :mod:`cliprl_helpers.grid`.
 """
 
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
-#: Action ids shared by every environment of the book (named as in gymnasium's toy-text envs).
-UP, RIGHT, DOWN, LEFT = 0, 1, 2, 3
-ACTION_NAMES = ("up", "right", "down", "left")
-#: (d_row, d_col) per action id.
-ACTION_DELTAS = ((-1, 0), (0, 1), (1, 0), (0, -1))
+from .grid import (  # noqa: F401  (re-exported: the chapters use tasks.ACTION_NAMES, ...)
+    ACTION_DELTAS,
+    ACTION_NAMES,
+    DOWN,
+    LEFT,
+    RIGHT,
+    UP,
+    check_cell,
+    check_size,
+    distances,
+    transition_table,
+)
 
 PAPER_BASE_INSTRUCTIONS = (
     "top left first",
@@ -44,37 +50,6 @@ _ORDINALS = {
     "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
 }
 _INSTRUCTION_RE = re.compile(r"^top (left|right) (\w+)$")
-
-
-def check_size(size: object) -> int:
-    """Return ``size`` if it is an integer >= 2, else raise ``ValueError``."""
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-        raise ValueError(f"grid size must be an integer >= 2, got {size!r}")
-    if size < 2:
-        raise ValueError(f"grid size must be an integer >= 2, got {size!r}")
-    return int(size)
-
-
-def check_cell(cell: object, size: int, what: str = "goal") -> tuple[int, int]:
-    """Return ``cell`` as a ``(row, col)`` tuple of ints on an ``size x size`` grid.
-
-    Raises ``ValueError`` if it is not a pair of integers or lies off the grid.
-    """
-    try:
-        row, col = cell  # type: ignore[misc]
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{what} must be a (row, col) pair of integers, got {cell!r}"
-        ) from None
-    for v in (row, col):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise ValueError(f"{what} must be a (row, col) pair of integers, got {cell!r}")
-    if not (0 <= row < size and 0 <= col < size):
-        raise ValueError(
-            f"{what} {cell!r} is off the {size}x{size} grid: rows and columns must be in "
-            f"0..{size - 1}"
-        )
-    return int(row), int(col)
 
 
 def goal_for(instruction: str, size: int) -> tuple[int, int]:
@@ -155,27 +130,6 @@ def paper_tasks(size: int, reading: str = "as_printed") -> TaskSet:
                    reading=reading)
 
 
-def distances(size: int, goal: tuple[int, int]) -> np.ndarray:
-    """Exact shortest-path distance (in steps) from every cell to ``goal``.
-
-    Computed by breadth-first search over the four moves, so it stays exact if a later
-    chapter adds obstacles. Returns an ``int64`` array of shape ``(size, size)``.
-    """
-    size = check_size(size)
-    goal = check_cell(goal, size)
-    dist = np.full((size, size), -1, dtype=np.int64)
-    dist[goal] = 0
-    queue = deque([goal])
-    while queue:
-        r, c = queue.popleft()
-        for dr, dc in ACTION_DELTAS:
-            nr, nc = r + dr, c + dc
-            if 0 <= nr < size and 0 <= nc < size and dist[nr, nc] < 0:
-                dist[nr, nc] = dist[r, c] + 1
-                queue.append((nr, nc))
-    return dist
-
-
 def optimal_action_mask(size: int, goal: tuple[int, int]) -> np.ndarray:
     """Which actions are optimal in which cell.
 
@@ -183,13 +137,8 @@ def optimal_action_mask(size: int, goal: tuple[int, int]) -> np.ndarray:
     action ``a`` taken in cell ``s`` strictly reduces the shortest-path distance to ``goal``.
     The goal's own row is all False (no action is needed there).
     """
-    dist = distances(size, goal)
-    mask = np.zeros((size * size, 4), dtype=bool)
-    for a, (dr, dc) in enumerate(ACTION_DELTAS):
-        rows = np.clip(np.arange(size)[:, None] + dr, 0, size - 1)
-        cols = np.clip(np.arange(size)[None, :] + dc, 0, size - 1)
-        mask[:, a] = (dist[rows, cols] < dist).reshape(-1)
-    return mask
+    dist = distances(size, goal).reshape(-1)
+    return dist[transition_table(size)] < dist[:, None]
 
 
 def optimal_policy(size: int, goal: tuple[int, int]) -> np.ndarray:

@@ -23,7 +23,7 @@ import torch
 
 from . import artifacts
 from .dqn import PARAM_NAMES, TRAINER_VERSION, DQNConfig, TrainResult, train_population
-from .tasks import check_cell, check_size
+from .grid import check_cell, check_size
 
 
 @dataclass

@@ -1,0 +1,33 @@
+"""report.glue works with myst-nb (the book build) and without it (pip install -e . alone)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from cliprl_helpers import report
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    out = []
+    monkeypatch.setattr(report, "_display", out.append)
+    return out
+
+
+def test_glue_without_myst_nb_shows_the_value_only_when_asked(monkeypatch, shown):
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # makes `import myst_nb` fail
+    report.glue("hidden", "kept for another page", display=False)
+    assert shown == []
+    report.glue("visible", "shown here", display=True)
+    assert shown == ["shown here"]
+
+
+def test_glue_with_myst_nb_hands_the_value_to_myst_nb(monkeypatch, shown):
+    calls = []
+    fake = type(sys)("myst_nb")
+    fake.glue = lambda name, value, display=True: calls.append((name, value, display))
+    monkeypatch.setitem(sys.modules, "myst_nb", fake)
+    report.glue("verdict", "a table", display=False)
+    assert calls == [("verdict", "a table", False)] and shown == []
