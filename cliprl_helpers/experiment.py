@@ -33,12 +33,19 @@ from . import artifacts, checks
 from .alignment import AlignConfig, Alignment, init_alignment, train_alignment
 from .artifacts import atomic_write
 from .base_policies import BasePolicies, agent_seed, train_base_policies
-from .dqn import INIT_MODES, PARAM_NAMES, DQNConfig, TrainResult, init_params, init_seeds
-from .language import DEFAULT_MODEL, Encoder, cosine_matrix
+from .config import (  # noqa: F401  (re-exported: the chapters use experiment.METHODS, ...)
+    BASELINES,
+    METHODS,
+    PAPER_METHODS,
+    POLICY_REPRS,
+    ExperimentConfig,
+    check_methods,
+)
+from .dqn import PARAM_NAMES, DQNConfig, TrainResult, init_params, init_seeds
+from .language import Encoder, cosine_matrix
 from .tasks import READINGS, TaskSet, paper_tasks
 from .training import Job, train_jobs
 from .transfer import (
-    WEIGHTINGS,
     NegativeWeightWarning,
     average_policies,
     check_instructions,
@@ -46,30 +53,11 @@ from .transfer import (
     similarity_weights,
 )
 
-#: The methods the paper compares (and the oracle reference).
-PAPER_METHODS = ("scratch", "algorithm1", "algorithm2", "oracle")
-#: Baselines and a control run in the same paired design:
-#: ``uniform`` averages the bases with equal weights (no similarity at all);
-#: ``language_top1`` copies the base with the highest raw language cosine (the abstract's
-#: "straightforward approach"); ``algorithm2_shuffled`` is Algorithm 2 with an alignment
-#: trained on *mismatched* (instruction, policy) pairs (a derangement per trial): if it does
-#: as well as Algorithm 2, the pairing is not what Algorithm 2's weights rest on.
-BASELINES = ("uniform", "language_top1", "algorithm2_shuffled")
-METHODS = PAPER_METHODS + BASELINES
 #: Methods whose similarities become weights by the chosen weighting scheme.
 WEIGHTED_METHODS = ("algorithm1", "algorithm2", "algorithm2_shuffled")
-POLICY_REPRS = ("weights", "qvalues")
 COLUMNS = ["grid_size", "target_reading", "trial", "trial_seed", "method", "weighting",
            "weights", "negative_weights", "top_pick_nearest", "align_own_accuracy",
            "initial_fraction", "steps_to_converge", "censored", "resolution", "wall_s"]
-
-
-def check_methods(methods) -> list[str]:
-    methods = list(methods)
-    bad = [m for m in methods if m not in METHODS]
-    if bad or not methods:
-        raise ValueError(f"unknown method(s) {bad or methods!r}: allowed are {', '.join(METHODS)}")
-    return methods
 
 
 @dataclass
@@ -161,52 +149,38 @@ class GridPlan:
     own_accuracy: dict[str, np.ndarray]
 
 
-def plan_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
-             n_trials: int = 10, seed: int = 0, dqn_config: DQNConfig | None = None,
-             align_config: AlignConfig | None = None, init_mode: str = "shared",
-             methods=METHODS, model: str = DEFAULT_MODEL, temperature: float = 0.1,
-             cache_dir: str | Path | None = None, progress: bool = True,
-             task_set: TaskSet | None = None, bases: BasePolicies | None = None,
-             policy_repr: str = "weights") -> GridPlan:
+def plan_grid(size: int, config: ExperimentConfig | None = None, *,
+              cache_dir: str | Path | None = None, progress: bool = True,
+              task_set: TaskSet | None = None, bases: BasePolicies | None = None,
+              **settings) -> GridPlan:
     """Everything before fine-tuning on one grid size: bases, alignments, initial networks.
 
-    Arguments as :func:`run_grid`; returns a :class:`GridPlan` whose ``job`` is the
-    fine-tuning population.
+    Returns a :class:`GridPlan` whose ``job`` is the fine-tuning population.
 
     Args:
         size: grid side.
-        reading: ``"as_printed"`` or ``"self_consistent"`` target (ignored with ``task_set``).
-        weighting: how similarities become weights (:data:`transfer.WEIGHTINGS`).
-        n_trials: independent trials, seeds ``seed .. seed + n_trials - 1``.
-        dqn_config, align_config: hyperparameters.
-        init_mode: ``"shared"`` or ``"independent"`` initial networks of a trial.
-        methods: which of :data:`METHODS` to fine-tune.
-        model: sentence-transformers model for ``tau``.
-        temperature: of the ``softmax`` weighting.
+        config: the run's settings (:class:`~cliprl_helpers.config.ExperimentConfig`; default:
+            the book's defaults). Keyword ``settings`` change single fields of it, e.g.
+            ``plan_grid(10, weighting="softmax", n_trials=3)``; all are checked before any
+            training.
         cache_dir: base-policy cache (default ``artifacts/``).
         progress: progress bars.
-        task_set: another task family (default: the paper's, via :func:`paper_tasks`).
+        task_set: another task family (default: the paper's, via :func:`paper_tasks`, for
+            ``config.reading``).
         bases: already trained base policies to use (e.g. a subset of a larger family, see
             :meth:`BasePolicies.subset`); default: train or load them here.
-        policy_repr: what the alignment sees of a policy: ``"weights"`` (the flat network,
-            as in the paper) or ``"qvalues"`` (its Q-values over all cells: behaviour).
     """
-    check_run_args(weighting=weighting, n_trials=n_trials, seed=seed, init_mode=init_mode,
-                   methods=methods, temperature=temperature, policy_repr=policy_repr,
-                   dqn_config=dqn_config, align_config=align_config, model=model,
-                   **({} if task_set is not None else {"reading": reading}))
-    methods = check_methods(methods)
-    n_trials, seed = int(n_trials), int(seed)
-    ts = task_set or paper_tasks(size, reading)
+    cfg = ExperimentConfig.of(config, **settings)
+    methods, weighting, n_trials, seed = list(cfg.methods), cfg.weighting, cfg.n_trials, cfg.seed
+    ts = task_set or paper_tasks(size, cfg.reading)
     base_instr = check_instructions(ts.target, list(ts.bases))
-    dcfg = dqn_config or DQNConfig()
-    acfg = align_config or AlignConfig()
+    dcfg, acfg = cfg.dqn_config, cfg.align_config
     trial_seeds = list(range(seed, seed + n_trials))
     N = len(base_instr)
 
-    encoder = Encoder(model)  # a model that cannot be loaded fails before any training
+    encoder = Encoder(cfg.model)  # a model that cannot be loaded fails before any training
     if bases is None:
-        bases = train_base_policies(ts.size, ts.bases, trial_seeds, dcfg, init_mode=init_mode,
+        bases = train_base_policies(ts.size, ts.bases, trial_seeds, dcfg, init_mode=cfg.init_mode,
                                     cache_dir=cache_dir, progress=progress)
     elif bases.instructions != base_instr or bases.trial_seeds != trial_seeds:
         raise ValueError(f"the given base policies ({bases.instructions}, trials "
@@ -222,7 +196,7 @@ def plan_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
     own_accuracy = {m: np.full(n_trials, np.nan) for m in ("algorithm2", "algorithm2_shuffled")}
     aligns, losses = [], []
     for t, s in enumerate(trial_seeds):
-        rep = bases.flat(t) if policy_repr == "weights" else bases.qvalues(t)
+        rep = bases.flat(t) if cfg.policy_repr == "weights" else bases.qvalues(t)
         pairings = {"algorithm2": np.arange(N)}
         if "algorithm2_shuffled" in methods:
             pairings["algorithm2_shuffled"] = derangement(N, s)
@@ -261,7 +235,7 @@ def plan_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", NegativeWeightWarning)
                     w, info = similarity_weights(torch.as_tensor(sims[m][t]), weighting,
-                                                 temperature)
+                                                 cfg.temperature)
             w_all[t], neg_all[t] = w.numpy(), info.get("negative", False)
             policies = [{k: bases.params[k][t, i] for k in PARAM_NAMES} for i in range(N)]
             per_trial.append(average_policies(policies, w))
@@ -338,30 +312,29 @@ def finish_grid(plan: GridPlan, res: TrainResult) -> GridResult:
                       init_params=plan.init_params, finetune=res, lang_emb=plan.lang_emb)
 
 
-def run_grid(size: int, reading: str = "as_printed", weighting: str = "paper",
-             n_trials: int = 10, seed: int = 0, dqn_config: DQNConfig | None = None,
-             align_config: AlignConfig | None = None, init_mode: str = "shared",
-             methods=METHODS, model: str = DEFAULT_MODEL, temperature: float = 0.1,
+def run_grid(size: int, config: ExperimentConfig | None = None, *,
              cache_dir: str | Path | None = None, progress: bool = True,
              task_set: TaskSet | None = None, bases: BasePolicies | None = None,
-             policy_repr: str = "weights") -> GridResult:
+             **settings) -> GridResult:
     """Run the paper's experiment on one grid size: :func:`plan_grid` (every argument is
     documented there), one fine-tuning population (:func:`cliprl_helpers.training.train_jobs`,
     loaded from ``cache_dir`` when the same inputs ran before), then :func:`finish_grid`."""
-    plan = plan_grid(size, reading, weighting, n_trials, seed, dqn_config, align_config,
-                     init_mode, methods, model, temperature, cache_dir, progress, task_set,
-                     bases, policy_repr)
+    plan = plan_grid(size, config, cache_dir=cache_dir, progress=progress, task_set=task_set,
+                     bases=bases, **settings)
     [res] = train_jobs([plan.job], cache_dir=cache_dir, progress=progress)
     return finish_grid(plan, res)
 
 
-def prepare_grid(size: int, readings=READINGS, cache_dir: str | Path | None = None,
-                 progress: bool = True, **kwargs) -> None:
-    """Train everything ``run_grid(size, reading, **kwargs)`` needs for every reading, as
-    one base population and one merged fine-tuning population, into the cache; later
-    ``run_grid`` calls with the same arguments load it (the sweep calls this first)."""
-    plans = [plan_grid(size, r, cache_dir=cache_dir, progress=progress, **kwargs)
-             for r in readings]
+def prepare_grid(size: int, readings=READINGS, config: ExperimentConfig | None = None, *,
+                 cache_dir: str | Path | None = None, progress: bool = True,
+                 **settings) -> None:
+    """Train everything ``run_grid(size, config, reading=r, **settings)`` needs for every
+    reading ``r``, as one base population and one merged fine-tuning population, into the
+    cache; later :func:`run_grid` calls with the same settings load it (the sweep calls this
+    first)."""
+    cfg = ExperimentConfig.of(config, **settings)
+    plans = [plan_grid(size, ExperimentConfig.of(cfg, reading=r), cache_dir=cache_dir,
+                       progress=progress) for r in readings]
     train_jobs([p.job for p in plans], cache_dir=cache_dir, progress=progress)
 
 
@@ -474,35 +447,28 @@ def initial_policy_maps(result: GridResult, trial: int = 0) -> dict[str, np.ndar
             for m, p in result.init_params.items()}
 
 
-def _result_key(kind: str, **args) -> dict:
+def _result_key(kind: str, config: ExperimentConfig) -> dict:
     """Everything that can change a number of a :func:`run_grid`-based result, as JSON-able
-    values: the given arguments with :func:`plan_grid`'s defaults filled in, configs as
-    dicts, and the trainer version."""
-    import inspect
-
+    values: the config's settings, the trainer version and the table's columns."""
     from .dqn import TRAINER_VERSION
 
-    defaults = {k: p.default for k, p in inspect.signature(plan_grid).parameters.items()
-                if p.default is not inspect.Parameter.empty}
-    args = {**defaults, **args}
-    for k in ("progress", "cache_dir", "task_set", "bases"):
-        args.pop(k, None)
-    args["dqn_config"] = (args["dqn_config"] or DQNConfig()).to_dict()
-    args["align_config"] = (args["align_config"] or AlignConfig()).to_dict()
-    args["methods"] = list(args["methods"])
-    return {"kind": kind, "trainer_version": TRAINER_VERSION, "columns": COLUMNS, **args}
+    return {"kind": kind, "trainer_version": TRAINER_VERSION, "columns": COLUMNS,
+            **config.key()}
 
 
 def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
-                  n_trials: int = 10, seed: int = 0, reading: str = "family",
+                  config: ExperimentConfig | None = None, *, reading: str = "family",
                   progress: bool = True, target_names: dict[str, str] | None = None,
                   n_bases: int | None = None, cache_dir: str | Path | None = None,
-                  **kwargs) -> tuple[pd.DataFrame, BasePolicies]:
+                  **settings) -> tuple[pd.DataFrame, BasePolicies]:
     """Hold out each target of a task family in turn; the rest are its bases.
 
     All policies of the family are trained once (one population per trial set) and each
-    held-out run reuses them (:meth:`BasePolicies.subset`). ``kwargs`` go to
-    :func:`run_grid` (weighting, methods, init_mode, align_config, policy_repr, ...).
+    held-out run reuses them (:meth:`BasePolicies.subset`). ``config`` and keyword
+    ``settings`` are the run's :class:`~cliprl_helpers.config.ExperimentConfig` as in
+    :func:`run_grid` (n_trials, seed, weighting, methods, init_mode, align_config, ...);
+    without a config, ``methods`` defaults to :data:`PAPER_METHODS` (the baselines belong to
+    the main experiment). ``reading`` labels the task family in the table.
 
     ``target_names`` maps a held-out instruction to the wording the target is given in
     (e.g. a paraphrase); ``n_bases`` keeps a random subset of that many bases per target
@@ -510,7 +476,7 @@ def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
     can learn from).
 
     The table is cached in ``cache_dir`` (default ``artifacts/``) under a key of every
-    argument that can change a number (configs, model, init mode, trainer version, ...), so
+    setting that can change a number (the config, trainer version, family, targets, ...), so
     a re-run with the same arguments reads it and any change recomputes.
 
     Returns ``(table, all_policies)``; the table has a ``target`` column.
@@ -522,16 +488,15 @@ def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
     if unknown or not targets:
         raise ValueError(f"targets {unknown or targets} are not in the task family "
                          f"{list(family)}")
-    n_trials = checks.positive_int("n_trials", n_trials)
-    seed = checks.integer("seed", seed, low=0)
     if n_bases is not None:
         n_bases = checks.integer("n_bases", n_bases, low=2, high=len(family) - 1)
-    kwargs.setdefault("methods", PAPER_METHODS)  # baselines belong to the main experiment
-    check_run_args(**kwargs)  # every argument checked before any training
-    trial_seeds = list(range(seed, seed + n_trials))
-    init_mode = kwargs.get("init_mode", "shared")
-    all_policies = train_base_policies(size, family, trial_seeds, kwargs.get("dqn_config"),
-                                       init_mode=init_mode, cache_dir=cache_dir,
+    if config is None:
+        settings.setdefault("methods", PAPER_METHODS)
+    cfg = ExperimentConfig.of(config, **settings)  # every setting checked before any training
+    seed = cfg.seed
+    trial_seeds = list(range(seed, seed + cfg.n_trials))
+    all_policies = train_base_policies(size, family, trial_seeds, cfg.dqn_config,
+                                       init_mode=cfg.init_mode, cache_dir=cache_dir,
                                        progress=progress)
 
     def compute() -> pd.DataFrame:
@@ -546,13 +511,12 @@ def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
             name = (target_names or {}).get(target, target)
             ts = TaskSet(size=size, bases=bases, target=name, target_goal=family[target],
                          reading=reading)
-            res = run_grid(size, n_trials=n_trials, seed=seed, task_set=ts,
-                           bases=all_policies.subset(list(bases)), progress=False,
-                           cache_dir=cache_dir, **kwargs)
+            res = run_grid(size, cfg, task_set=ts, bases=all_policies.subset(list(bases)),
+                           progress=False, cache_dir=cache_dir)
             tables.append(res.table.assign(target=target))
         return pd.concat(tables, ignore_index=True)
 
-    key = _result_key("leave_one_out", n_trials=n_trials, seed=seed, **kwargs)
+    key = _result_key("leave_one_out", cfg)
     key.update(family={i: list(g) for i, g in family.items()}, size=size, targets=targets,
                reading=reading, target_names=target_names or {}, n_bases=n_bases)
     table = artifacts.cached_table(key, compute, cache_dir, prefix="loo")
@@ -565,38 +529,11 @@ def leave_one_out_table(family: dict[str, tuple[int, int]], size: int, setting: 
     return leave_one_out(family, size, **kwargs)[0].assign(setting=setting)
 
 
-def check_run_args(**kwargs) -> None:
-    """Check arguments of :func:`run_grid` without running anything (``ValueError`` naming
-    the first bad one); the sweep uses it to refuse a bad ``-p`` before any training."""
-    import inspect
-
-    allowed = set(inspect.signature(plan_grid).parameters) - {"size"}
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        raise ValueError(f"unknown argument(s) {unknown}: allowed are {', '.join(sorted(allowed))}")
-    if "reading" in kwargs:
-        checks.choice("reading", kwargs["reading"], READINGS)
-    if "weighting" in kwargs:
-        checks.choice("weighting scheme", kwargs["weighting"], WEIGHTINGS)
-    if "n_trials" in kwargs:
-        checks.positive_int("n_trials", kwargs["n_trials"])
-    if "seed" in kwargs:
-        checks.integer("seed", kwargs["seed"], low=0)
-    if "init_mode" in kwargs:
-        checks.choice("init_mode", kwargs["init_mode"], INIT_MODES)
-    if "methods" in kwargs:
-        check_methods(kwargs["methods"])
-    if "temperature" in kwargs:
-        checks.positive_real("temperature", kwargs["temperature"])
-    if "policy_repr" in kwargs:
-        checks.choice("policy_repr", kwargs["policy_repr"], POLICY_REPRS)
-    for name, cls in (("dqn_config", DQNConfig), ("align_config", AlignConfig)):
-        if kwargs.get(name) is not None and not isinstance(kwargs[name], cls):
-            raise ValueError(f"{name} must be a {cls.__name__} or None, got "
-                             f"{type(kwargs[name]).__name__}")
-    if "model" in kwargs and not isinstance(kwargs["model"], (str, os.PathLike)):
-        raise ValueError(f"model must be a sentence-transformers name or directory, got "
-                         f"{kwargs['model']!r}")
+def check_run_args(**settings) -> None:
+    """Check settings of :func:`run_grid` without running anything (``ValueError`` naming
+    the first bad one; see :class:`~cliprl_helpers.config.ExperimentConfig`); the sweep uses
+    it to refuse a bad ``-p`` before any training."""
+    ExperimentConfig.of(**settings)
 
 
 def nearest_half(goals: list[tuple[int, int]], target: tuple[int, int]) -> np.ndarray:

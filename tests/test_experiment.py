@@ -27,7 +27,7 @@ def test_retrieval_accuracy_by_hand():
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
     cfg = dqn.DQNConfig(budget_steps=20_000)
-    return experiment.run_grid(5, "as_printed", n_trials=2, dqn_config=cfg,
+    return experiment.run_grid(5, reading="as_printed", n_trials=2, dqn_config=cfg,
                                cache_dir=tmp_path_factory.mktemp("cache"), progress=False)
 
 

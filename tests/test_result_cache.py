@@ -17,7 +17,7 @@ def counted(monkeypatch):
     """leave_one_out with training replaced by a counter (the cache is what is tested)."""
     calls = []
 
-    def fake_run_grid(size, **kwargs):
+    def fake_run_grid(size, config=None, **kwargs):
         calls.append(kwargs)
         table = pd.DataFrame({"method": ["scratch"], "steps_to_converge": [len(calls)]})
         return type("R", (), {"table": table})()
