@@ -58,13 +58,16 @@ book: $(STAMP) $(PKG_STAMP)
 bookbuild: $(STAMP) $(PKG_STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-# The browser test needs Chromium; install the Debian package when it is missing and we can.
+# The browser test drives Chromium through Selenium and the system chromedriver; install the
+# Debian packages when they are missing and we can.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	@{ command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } && \
+	  { command -v chromedriver >/dev/null 2>&1 || test -x /usr/lib/chromium/chromedriver; } || \
 	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
-	    echo "== installing chromium for the browser test ==" && \
+	    echo "== installing chromium and chromedriver for the browser test ==" && \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
-	    >/dev/null; } || echo "chromium not installed: the browser test will be skipped"
+	    chromium-driver >/dev/null; } || \
+	  echo "chromium/chromedriver not installed: the browser test will be skipped"
 
 # make test: unit tests and nbval in parallel (two cores, one torch thread each); nbval
 # executes every chapter once (heavy ones at their test parameters) and conftest.py keeps

@@ -1,24 +1,21 @@
-"""Open the built book in headless Chromium: title, figures, navigation, screenshots.
+"""Open every page of the built book in headless Chromium through Selenium and the system
+chromedriver: figures load, math is typeset by the MathJax served with the site, internal
+links resolve, exercises render, and a screenshot of each page lands in _build/screenshots/.
 
-``make test`` builds the book before running pytest and installs Chromium when it is missing
-(Debian package ``chromium``); where neither a build nor a browser is available the test is
-skipped with the reason printed.
+``make test`` builds the book before running pytest and installs Chromium and chromedriver
+(Debian packages ``chromium``, ``chromium-driver``) when they are missing; where neither a
+build nor a browser is available the test is skipped with the reason printed.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -28,132 +25,138 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--window-size=1280,900", "--allow-file-access-from-files"]
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
+def _toc_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+
+
+PAGES = _toc_pages()
+
+
+def _which(*names: str) -> str | None:
+    for name in names:
         if shutil.which(name):
             return shutil.which(name)
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Page:
-    """A minimal Chrome DevTools Protocol client for one tab."""
-
-    def __init__(self, ws_url: str):
-        import websocket
-
-        self.ws = websocket.create_connection(ws_url, timeout=30)
-        self.next_id = 0
-
-    def call(self, method: str, **params):
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == self.next_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg["result"]
-
-    def goto(self, url: str) -> None:
-        self.call("Page.navigate", url=url)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                state = self.eval("document.readyState")
-                if state == "complete" and self.eval(
-                        "Array.from(document.images).every(i => i.complete)"):
-                    return
-            except RuntimeError as e:  # the page is still being replaced: ask again
-                if "navigated or closed" not in str(e):
-                    raise
-            time.sleep(0.2)
-        raise TimeoutError(f"{url} did not finish loading")
-
-    def eval(self, expr: str):
-        r = self.call("Runtime.evaluate", expression=expr, returnByValue=True)
-        return r["result"].get("value")
-
-    def screenshot(self, path: Path) -> None:
-        data = self.call("Page.captureScreenshot", format="png")["data"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(data))
-
-
 @pytest.fixture(scope="module")
-def page():
+def browser():
     if not (HTML / "index.html").is_file():
         pytest.skip(f"no built book at {HTML} (make test builds it first)")
-    exe = _chromium()
-    if exe is None:
-        pytest.skip("chromium is not installed and could not be installed here "
-                    "(Debian: apt-get install chromium)")
-    port = _free_port()
+    chromium = _which("chromium", "chromium-browser")
+    driver_exe = _which("chromedriver") or (
+        "/usr/lib/chromium/chromedriver" if Path("/usr/lib/chromium/chromedriver").is_file()
+        else None)
+    if chromium is None or driver_exe is None:
+        pytest.skip("chromium and chromedriver are needed (Debian: apt-get install chromium "
+                    "chromium-driver); make test installs them where it can")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
     profile = tempfile.mkdtemp(prefix="cliprl-chromium-")
-    proc = subprocess.Popen([exe, *FLAGS, f"--remote-debugging-port={port}",
-                             f"--user-data-dir={profile}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    options = Options()
+    options.binary_location = chromium
+    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    # an explicit driver path: Selenium Manager never tries to download one
+    driver = webdriver.Chrome(service=Service(executable_path=driver_exe), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
     try:
-        deadline, targets = time.time() + 30, None
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as r:
-                    targets = [t for t in json.load(r) if t.get("type") == "page"]
-                if targets:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
-        assert targets, "chromium did not open a page to drive"
-        p = Page(targets[0]["webSocketDebuggerUrl"])
-        p.call("Page.enable")
-        yield p
-        p.ws.close()
+        yield driver
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _check_nav_links(page: Page) -> list[str]:
-    hrefs = page.eval("Array.from(document.querySelectorAll('nav.bd-links a, "
-                      ".bd-sidebar-primary a.reference.internal')).map(a => a.href)")
-    assert hrefs, "no navigation links found"
-    missing = []
-    for h in hrefs:
-        u = urlparse(h)
-        if u.scheme == "file" and not Path(unquote(u.path)).is_file():
-            missing.append(h)
-    return missing
+def _load(driver, page: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get((HTML / f"{page}.html").as_uri())
+    WebDriverWait(driver, 60).until(lambda d: d.execute_script(
+        "return document.readyState === 'complete' && "
+        "Array.from(document.images).every(i => i.complete)"))
 
 
-def test_index_page_has_title_and_working_navigation(page):
-    page.goto((HTML / "index.html").as_uri())  # a redirect to the root page
-    deadline = time.time() + 15
-    while "intro.html" not in (page.eval("location.href") or "") and time.time() < deadline:
-        time.sleep(0.2)
-    page.goto(page.eval("location.href"))
-    assert "CLIP-RL" in page.eval("document.title")
-    assert not _check_nav_links(page)
-    page.screenshot(SHOTS / "index.png")
-    assert (SHOTS / "index.png").stat().st_size > 10_000
+def _typeset(driver) -> str:
+    """Wait for MathJax to finish; returns 'none' on a page without math."""
+    return driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        if (!document.querySelector('.math')) { done('none'); return; }
+        const wait = (n) => {
+          if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+            MathJax.startup.promise.then(() => done('typeset'), e => done('error ' + e));
+          } else if (n > 0) { setTimeout(() => wait(n - 1), 100); }
+          else { done('MathJax never loaded'); }
+        };
+        wait(200);""")
 
 
-def test_chapter_figures_are_loaded_images(page):
-    chapter = HTML / "notebooks" / "01_environment.html"
-    page.goto(chapter.as_uri())
-    assert "goal grid world" in page.eval("document.title").lower()
-    sizes = page.eval("Array.from(document.querySelectorAll('.cell_output img, "
-                      ".output img')).map(i => [i.naturalWidth, i.naturalHeight])")
+def _broken_links(driver, page: str) -> list[str]:
+    hrefs = driver.execute_script(
+        "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+    here = (HTML / f"{page}.html").resolve()
+    broken = []
+    for href in hrefs:
+        u = urlparse(href)
+        if u.scheme != "file":
+            continue
+        target = Path(unquote(u.path))
+        if not target.is_file():
+            broken.append(href)
+        elif u.fragment and target.suffix == ".html":
+            text = driver.page_source if target.resolve() == here else target.read_text()
+            if f'id="{unquote(u.fragment)}"' not in text:
+                broken.append(href)
+    return broken
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_figures_math_and_working_links(browser, page):
+    _load(browser, page)
+    assert "CLIP-RL" in browser.title, f"{page}: title {browser.title!r}"
+    images = browser.execute_script(
+        "return Array.from(document.querySelectorAll('main img')).map(i => "
+        "[i.getAttribute('src'), i.naturalWidth, i.naturalHeight])")
+    assert all(w > 0 and h > 0 for _, w, h in images), f"{page}: images not loaded {images}"
+    state = _typeset(browser)
+    assert state in ("none", "typeset"), f"{page}: {state}"
+    if state == "typeset":
+        untyped = browser.execute_script(
+            "return Array.from(document.querySelectorAll('.math'))"
+            ".filter(e => !e.querySelector('mjx-container')).length")
+        assert untyped == 0, f"{page}: {untyped} formulas left as TeX"
+        src = browser.execute_script(
+            "return Array.from(document.scripts).map(s => s.src).find(s => /mathjax/i.test(s))")
+        assert src and src.startswith("file:"), f"{page}: MathJax not served locally ({src})"
+    text = browser.execute_script("return document.querySelector('main').innerText")
+    assert "$$" not in text, f"{page}: raw $$ math in the page"
+    assert not _broken_links(browser, page), f"{page}: {_broken_links(browser, page)}"
+    if page.startswith("notebooks/"):
+        n_ex = browser.execute_script("return document.querySelectorAll('.exercise').length")
+        n_sol = browser.execute_script(
+            "return document.querySelectorAll('.solution.dropdown').length")
+        assert 2 <= n_ex == n_sol, f"{page}: {n_ex} exercises, {n_sol} folded solutions"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SHOTS / f"{Path(page).name}.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+
+
+def test_chapter_figures_are_shown(browser):
+    _load(browser, "notebooks/01_environment")
+    sizes = browser.execute_script("return Array.from(document.querySelectorAll("
+                                   "'.cell_output img')).map(i => [i.naturalWidth, "
+                                   "i.naturalHeight])")
     assert len(sizes) >= 3, f"expected chapter figures, found {sizes}"
-    assert all(w > 0 and h > 0 for w, h in sizes), sizes
-    assert not _check_nav_links(page)
-    page.eval("window.scrollTo(0, document.querySelector('.cell_output img')"
-              ".getBoundingClientRect().top + window.scrollY - 100)")
-    page.screenshot(SHOTS / "chapter-01.png")
-    assert (SHOTS / "chapter-01.png").stat().st_size > 10_000
+    browser.execute_script("document.querySelector('.cell_output img').scrollIntoView()")
+    browser.save_screenshot(str(SHOTS / "01_environment-figure.png"))
+
+
+def test_index_redirects_to_the_first_page(browser):
+    browser.get((HTML / "index.html").as_uri())
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 15).until(lambda d: "intro.html" in d.current_url)
