@@ -74,7 +74,7 @@ chromium:
 # those executions in _build/executed/; the -W -n book build renders them (no second
 # execution); then the browser test opens the pages.
 test: $(STAMP) chromium
-	rm -rf _build/executed _build/staged _build/html
+	rm -rf _build/executed _build/staged _build/html _build/screenshots
 	@mkdir -p _build
 	$(PY) tools/notebook_test.py prepare > _build/nbtest.list
 	$(MAKE) --no-print-directory -j2 -O unit-sweep nbval-test unit-fast

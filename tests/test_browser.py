@@ -9,6 +9,7 @@ build nor a browser is available the test is skipped with the reason printed.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -95,20 +96,24 @@ def _typeset(driver) -> str:
 
 
 def _broken_links(driver, page: str) -> list[str]:
+    """Links to files of the site that do not exist, or to anchors their page lacks."""
     hrefs = driver.execute_script(
         "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
     here = (HTML / f"{page}.html").resolve()
+    ids = {here: set(driver.execute_script(
+        "return Array.from(document.querySelectorAll('[id]')).map(e => e.id)"))}
     broken = []
     for href in hrefs:
         u = urlparse(href)
         if u.scheme != "file":
             continue
-        target = Path(unquote(u.path))
+        target = Path(unquote(u.path)).resolve()
         if not target.is_file():
             broken.append(href)
         elif u.fragment and target.suffix == ".html":
-            text = driver.page_source if target.resolve() == here else target.read_text()
-            if f'id="{unquote(u.fragment)}"' not in text:
+            if target not in ids:
+                ids[target] = set(re.findall(r'id="([^"]+)"', target.read_text()))
+            if unquote(u.fragment) not in ids[target]:
                 broken.append(href)
     return broken
 
@@ -133,7 +138,8 @@ def test_every_page_renders_with_figures_math_and_working_links(browser, page):
         assert src and src.startswith("file:"), f"{page}: MathJax not served locally ({src})"
     text = browser.execute_script("return document.querySelector('main').innerText")
     assert "$$" not in text, f"{page}: raw $$ math in the page"
-    assert not _broken_links(browser, page), f"{page}: {_broken_links(browser, page)}"
+    broken = _broken_links(browser, page)
+    assert not broken, f"{page}: broken links {broken}"
     if page.startswith("notebooks/"):
         n_ex = browser.execute_script("return document.querySelectorAll('.exercise').length")
         n_sol = browser.execute_script(
