@@ -49,9 +49,10 @@ class ExperimentConfig:
     """Every setting of one experiment run that can change a number."""
 
     reading: str = "as_printed"
-    """The paper's target: ``"as_printed"`` or ``"self_consistent"`` (unused with a task set)."""
+    """Reading of the paper's target, ``"as_printed"`` or ``"self_consistent"`` (unused with a
+    task set)."""
     weighting: str = "paper"
-    """How similarities become weights: one of :data:`cliprl_helpers.transfer.WEIGHTINGS`."""
+    """How similarities become weights, one of :data:`cliprl_helpers.transfer.WEIGHTINGS`."""
     n_trials: int = 10
     """Independent trials; trial ``k`` uses seed ``seed + k`` for every random stream."""
     seed: int = 0
@@ -65,7 +66,7 @@ class ExperimentConfig:
     temperature: float = 0.1
     """Temperature of the ``softmax`` weighting."""
     policy_repr: str = "weights"
-    """What the alignment sees of a policy: ``"weights"`` (the paper) or ``"qvalues"``."""
+    """What the alignment sees of a policy, ``"weights"`` (the paper) or ``"qvalues"``."""
     dqn_config: DQNConfig = field(default_factory=DQNConfig)
     """DQN hyperparameters of base training and fine-tuning."""
     align_config: AlignConfig = field(default_factory=AlignConfig)

@@ -60,3 +60,15 @@ def test_chapters_glue_through_the_package_so_they_run_without_myst_nb():
         code = "\n".join("".join(c["source"]) for c in _cells(nb) if c["cell_type"] == "code")
         assert "myst_nb" not in code, f"{nb.name} imports myst_nb (use report.glue)"
         assert not re.search(r"(?<![.\w])glue\(", code), f"{nb.name}: bare glue()"
+
+
+def test_the_api_page_learns_which_chapters_call_each_function(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "book" / "_ext"))
+    from chapter_uses import chapter_uses
+
+    uses = chapter_uses(ROOT / "notebooks")
+    assert "05_clip_transfer" in uses["cliprl_helpers.experiment.run_grid"]
+    # a re-export counts for the object's home: chapter 1 calls tasks.distances
+    assert "01_environment" in uses["cliprl_helpers.grid.distances"]
+    assert "cliprl_helpers.tasks.distances" not in uses
+    assert all(k.startswith("cliprl_helpers.") for k in uses)  # no numpy, torch, ...
