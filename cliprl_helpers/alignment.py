@@ -21,6 +21,9 @@ from tqdm.auto import tqdm
 
 from . import checks
 
+#: How the loss compares a projected instruction with a projected policy.
+SIMILARITIES = ("dot", "cosine")
+
 
 @dataclass(frozen=True)
 class AlignConfig:
@@ -34,6 +37,11 @@ class AlignConfig:
     """Full-batch Adam steps (the dataset is the N base pairs)."""
     learning_rate: float = 1e-2
     """Adam learning rate."""
+    bias: bool = True
+    """Whether both projections have a bias term (the paper does not say)."""
+    similarity: str = "dot"
+    """``S_ij`` in the loss, ``"dot"`` (plain inner product, as printed) or ``"cosine"``
+    (inner product of L2-normalised projections, as in CLIP)."""
 
     def __post_init__(self):
         object.__setattr__(self, "dim", checks.positive_int("dim", self.dim))
@@ -42,6 +50,8 @@ class AlignConfig:
         object.__setattr__(self, "epochs", checks.positive_int("epochs", self.epochs))
         object.__setattr__(self, "learning_rate", checks.positive_real("learning_rate",
                                                                        self.learning_rate))
+        object.__setattr__(self, "bias", checks.flag("bias", self.bias))
+        checks.choice("similarity", self.similarity, SIMILARITIES)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,22 +84,27 @@ class Alignment(torch.nn.Module):
         policy_mean, policy_std: ``(D,)`` standardisation of flat policy vectors.
         dim: size of the shared space.
         seed: seeds the projections' initial weights.
+        bias: give both projections a bias term.
+        similarity: ``"dot"`` or ``"cosine"`` (see :class:`AlignConfig`).
     """
 
     def __init__(self, lang_dim: int, policy_mean: torch.Tensor, policy_std: torch.Tensor,
-                 dim: int, seed: int):
+                 dim: int, seed: int, bias: bool = True, similarity: str = "dot"):
         super().__init__()
         g = torch.Generator().manual_seed(int(seed))
         D = policy_mean.numel()
+        self.cosine = checks.choice("similarity", similarity, SIMILARITIES) == "cosine"
         self.register_buffer("policy_mean", policy_mean.clone())
         self.register_buffer("policy_std", policy_std.clone())
-        self.lang = torch.nn.Linear(lang_dim, dim)
-        self.policy = torch.nn.Linear(D, dim)
+        self.lang = torch.nn.Linear(lang_dim, dim, bias=bias)
+        self.policy = torch.nn.Linear(D, dim, bias=bias)
         with torch.no_grad():
             for layer, fan_in in ((self.lang, lang_dim), (self.policy, D)):
                 bound = fan_in ** -0.5
                 layer.weight.copy_((torch.rand(layer.weight.shape, generator=g) * 2 - 1) * bound)
-                layer.bias.copy_((torch.rand(layer.bias.shape, generator=g) * 2 - 1) * bound)
+                if bias:
+                    layer.bias.copy_((torch.rand(layer.bias.shape, generator=g) * 2 - 1)
+                                     * bound)
 
     def project_language(self, emb: torch.Tensor) -> torch.Tensor:
         """``Proj_L(tau(l))``: ``(N, lang_dim)`` -> ``(N, dim)``."""
@@ -100,8 +115,13 @@ class Alignment(torch.nn.Module):
         return self.policy((flat - self.policy_mean) / self.policy_std)
 
     def similarity(self, emb: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
-        """``S_ij = <Proj_L(tau(l_i)), Proj_P(nn(pi_j))>``: ``(N, M)``."""
-        return self.project_language(emb) @ self.project_policy(flat).T
+        """``S_ij = <Proj_L(tau(l_i)), Proj_P(nn(pi_j))>``: ``(N, M)`` (both projections
+        L2-normalised first when the config's similarity is ``"cosine"``)."""
+        lang, pol = self.project_language(emb), self.project_policy(flat)
+        if self.cosine:
+            lang = torch.nn.functional.normalize(lang, dim=-1)
+            pol = torch.nn.functional.normalize(pol, dim=-1)
+        return lang @ pol.T
 
 
 def init_alignment(lang_emb: torch.Tensor, policies: torch.Tensor,
@@ -126,7 +146,7 @@ def init_alignment(lang_emb: torch.Tensor, policies: torch.Tensor,
     mean = policies.mean(0)
     std = policies.std(0, unbiased=False).clamp(min=1e-8) if policies.shape[0] > 1 \
         else torch.ones_like(mean)
-    return Alignment(lang_emb.shape[1], mean, std, cfg.dim, seed)
+    return Alignment(lang_emb.shape[1], mean, std, cfg.dim, seed, cfg.bias, cfg.similarity)
 
 
 def train_alignment(lang_emb: torch.Tensor, policies: torch.Tensor,

@@ -207,7 +207,10 @@ def plan_grid(size: int, config: ExperimentConfig | None = None, *,
                 proj = model_t.project_language(emb)
                 own_accuracy[m][t] = retrieval_accuracy(
                     model_t.similarity(base_emb, rep[torch.as_tensor(order)]))
-            sims[m][t] = cosine_matrix(proj[N:], proj[:N])[0].numpy()
+                # step 3: the projected target instruction against the projected base
+                # instructions (as printed) or the projected base policies (own order)
+                keys = proj[:N] if cfg.step3 == "instruction" else model_t.project_policy(rep)
+            sims[m][t] = cosine_matrix(proj[N:], keys)[0].numpy()
             if m == "algorithm2":
                 aligns.append(model_t)
                 losses.append(loss_t)
@@ -251,7 +254,7 @@ def plan_grid(size: int, config: ExperimentConfig | None = None, *,
     params = {k: torch.stack([inits[m][k] for m in methods], dim=1).flatten(0, 1)
               for k in PARAM_NAMES}
     seeds = [agent_seed(s, "target", 0) for s in trial_seeds for _ in methods]
-    job = Job(ts.size, [ts.target_goal] * (n_trials * M), seeds, params, dcfg,
+    job = Job(ts.size, [ts.target_goal] * (n_trials * M), seeds, params, cfg.finetuning,
               label=f"finetune-{ts.reading}")
     top_nearest = {m: (np.full(n_trials, np.nan) if m in ("scratch", "uniform") else
                        (weights[m].argmax(1) == nearest).astype(float)) for m in methods}

@@ -230,10 +230,12 @@ def execute(run: Run, root: Path) -> dict:
 def _prepare(params: dict) -> None:
     """Train (or find) everything chapter 5 will ask for with ``params``, in as few
     populations as possible (the notebook then loads it from the cache)."""
+    from .config import ExperimentConfig
     from .experiment import prepare_grid
     from .transfer import NegativeWeightWarning
 
     kwargs = {k: v for k, v in params.items() if k not in ("grid_size", "readings")}
+    config = ExperimentConfig.from_parameters(**kwargs)
     with warnings.catch_warnings():  # the notebook reports them
         warnings.simplefilter("ignore", NegativeWeightWarning)
-        prepare_grid(params["grid_size"], params["readings"], progress=False, **kwargs)
+        prepare_grid(params["grid_size"], params["readings"], config, progress=False)

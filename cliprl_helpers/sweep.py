@@ -129,11 +129,11 @@ def _read_value(text: str):
 def check_value(chapter: str, name: str, value, default, size: int) -> None:
     """``ValueError`` if ``value`` is not allowed for notebook parameter ``name`` of
     ``chapter`` (checked by the package's own validators, before anything runs)."""
+    from .config import PARAMETERS, ExperimentConfig
     from .dqn import DQNConfig
-    from .experiment import check_run_args
 
-    if name in ("weighting", "temperature", "init_mode", "policy_repr"):
-        check_run_args(**{name: value})
+    if name in PARAMETERS:
+        ExperimentConfig.from_parameters(**{name: value})
     elif name == "budget_steps":
         DQNConfig(budget_steps=value)
     elif name == "held_out":

@@ -149,6 +149,17 @@ CASES = {
     "run args init_mode": (lambda: experiment.check_run_args(init_mode="both"), r"'both'"),
     "run args dqn_config": (lambda: experiment.check_run_args(dqn_config={"hidden": 3}),
                             r"dqn_config must be a DQNConfig"),
+    "step3 both": (lambda: experiment.ExperimentConfig(step3="both"),
+                   r"unknown step3 'both': allowed are instruction, policy"),
+    "lr_factor 0": (lambda: experiment.ExperimentConfig.from_parameters(lr_factor=0),
+                    r"lr_factor .* got 0"),
+    "eps_start 2": (lambda: experiment.ExperimentConfig.from_parameters(eps_start=2),
+                    r"eps_start .* got 2"),
+    "align_similarity l2": (lambda: experiment.ExperimentConfig.from_parameters(
+        align_similarity="l2"), r"unknown similarity 'l2': allowed are dot, cosine"),
+    "align bias 1": (lambda: alignment.AlignConfig(bias=1), r"bias must be True or False"),
+    "parameter unknown": (lambda: experiment.ExperimentConfig.from_parameters(epsilon=0.5),
+                          r"unknown parameter\(s\) \['epsilon'\]: allowed are .*eps_start"),
     # --- the validation layer itself ----------------------------------------------------
     "integer bool": (lambda: checks.integer("n", True), r"n must be an integer .* got True"),
     "integer float": (lambda: checks.integer("n", 2.0), r"got 2\.0 \(float\)"),
