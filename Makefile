@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-PHONY_EXTRA := unit-sweep unit-fast store lab
+PHONY_EXTRA := unit-sweep unit-fast store lab robustness
 .PHONY: all venv book test unit $(PHONY_EXTRA) nbval nbval-test bookbuild bench lint clean help sweep chromium
 
 help:
@@ -19,6 +19,7 @@ help:
 	@echo "make test   run unit tests, nbval on every notebook and a -W book build"
 	@echo "make sweep  run the experiment over grid sizes 8 10 15 25 with papermill (runs/)"
 	@echo "make bench  print the speed ratios of the batched code"
+	@echo "make robustness  run chapter 9's full study (every choice varied alone; runs/robustness)"
 	@echo "make lab    open the chapters in JupyterLab (installed into .venv on first use)"
 	@echo "make store NB=notebooks/<chapter>.ipynb  re-store the outputs nbval compares"
 	@echo "make clean  remove _build/ (keeps .venv/, runs/, artifacts/)"
@@ -40,6 +41,12 @@ $(STAMP): pyproject.toml
 TRIALS ?= 10
 sweep: $(STAMP)
 	$(PY) -m cliprl_helpers.sweep --jobs 2 --trials $(TRIALS)
+
+# The robustness study of chapter 9: every choice of cliprl_helpers.robustness.CHOICES varied
+# alone, 4 grid sizes x 2 readings x TRIALS trials (finished runs are reused). Chapter 9 shows
+# it when runs/robustness/summary.csv exists, and a small study of its own otherwise.
+robustness: $(STAMP)
+	$(PY) -m cliprl_helpers.robustness --jobs 2 --trials $(TRIALS)
 
 # Executed notebooks are cached in _build/.jupyter_cache, keyed by their code only: a change to
 # the package must drop that cache, or pages would show results of the old code.

@@ -1,0 +1,220 @@
+"""How robust is the verdict? One choice at a time, the specification curve (chapter 9).
+
+The paper leaves many choices open and the book had to make them. :data:`CHOICES` lists the
+alternatives the study tries, each varied alone from the book's defaults (:func:`defaults`,
+taken from the package's own config classes). ``python -m cliprl_helpers.robustness`` runs
+them as one sweep (:mod:`cliprl_helpers.sweep`, ``--one-at-a-time``) on a Dask cluster; the
+functions below turn its ``summary.csv`` into a specification curve: the Algorithm 2 /
+Algorithm 1 ratio with its interval and the paper's two claim tests
+(:func:`cliprl_helpers.stats.verdict`) for every specification and target reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .alignment import AlignConfig
+from .config import ALIGN_PARAMETERS, ExperimentConfig
+from .dqn import DQNConfig
+
+#: The alternatives tried for each choice (the default is run once, as its own spec).
+CHOICES = {
+    "eps_start": [0.5, 0.2],
+    "threshold": [0.9, 0.95],
+    "lr_factor": [0.5, 2.0],
+    "align_dim": [4, 64],
+    "align_delta": [0.03, 1.0],
+    "align_epochs": [100, 1000],
+    "align_bias": [False],
+    "align_similarity": ["cosine"],
+    "step3": ["policy"],
+    "weighting": ["softmax", "positive", "top1"],
+    "init_mode": ["independent"],
+}
+#: What each choice means, for tables and figures.
+LABELS = {
+    "eps_start": "fine-tuning epsilon start",
+    "threshold": "convergence threshold",
+    "lr_factor": "fine-tuning learning rate x",
+    "align_dim": "alignment size",
+    "align_delta": "alignment temperature",
+    "align_epochs": "alignment steps",
+    "align_bias": "projection bias",
+    "align_similarity": "alignment similarity",
+    "step3": "Algorithm 2 step 3 against",
+    "weighting": "weighting",
+    "init_mode": "base initialisation",
+}
+#: The full study: the paper's four grid sizes.
+GRID_SIZES = (8, 10, 15, 25)
+
+
+def defaults() -> dict:
+    """The book's value of every choice in :data:`CHOICES` (from the config classes)."""
+    cfg, dqn, align = ExperimentConfig(), DQNConfig(), AlignConfig()
+    out = {"eps_start": dqn.eps_start, "threshold": dqn.threshold, "lr_factor": 1.0,
+           "step3": cfg.step3, "weighting": cfg.weighting, "init_mode": cfg.init_mode}
+    out.update({k: getattr(align, f) for k, f in ALIGN_PARAMETERS.items()})
+    return {k: out[k] for k in CHOICES}
+
+
+def choices_table() -> pd.DataFrame:
+    """The study's design as a table: choice, the book's default, the alternatives tried."""
+    d = defaults()
+    return pd.DataFrame([{"choice": LABELS[k], "parameter": k, "book's default": _text(d[k]),
+                          "alternatives": ", ".join(_text(v) for v in vs)}
+                         for k, vs in CHOICES.items()])
+
+
+def _text(v) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _same(a, b) -> bool:
+    if isinstance(b, bool) or isinstance(a, bool):
+        return str(a).lower() == str(b).lower()
+    try:
+        return math.isclose(float(a), float(b))
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+
+
+def sweep_args(out: str | Path, trials: int, grid_sizes=GRID_SIZES, jobs: int = 2,
+               choices=None, scheduler: str | None = None) -> list[str]:
+    """The sweep's command line for the study (``choices``: a subset of :data:`CHOICES`)."""
+    names = list(CHOICES) if choices is None else list(choices)
+    unknown = [c for c in names if c not in CHOICES]
+    if unknown or not names:
+        raise ValueError(f"unknown choice(s) {unknown or names}: allowed are "
+                         f"{', '.join(CHOICES)}")
+    args = ["--out", str(out), "--trials", str(trials), "--grid-sizes",
+            *map(str, grid_sizes), "--one-at-a-time"]
+    args += ["--scheduler", scheduler] if scheduler else ["--jobs", str(jobs)]
+    for name in names:
+        args += ["-p", name, *(_cli(v) for v in CHOICES[name])]
+    return args
+
+
+def _cli(v) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+
+def label_specs(summary: pd.DataFrame) -> pd.DataFrame:
+    """``summary`` with columns ``choice`` (``""`` for the defaults), ``value`` and
+    ``spec`` (a readable label); a row varying more than one choice raises ``ValueError``
+    (the study varies one at a time)."""
+    d = defaults()
+    names = [k for k in CHOICES if f"param_{k}" in summary.columns]
+    choice, value = [], []
+    for row in summary[[f"param_{k}" for k in names]].itertuples(index=False):
+        changed = [(k, v) for k, v in zip(names, row) if not _same(v, d[k])]
+        if len(changed) > 1:
+            raise ValueError(f"a run varies {len(changed)} choices at once ({changed}); "
+                             f"the study varies one at a time")
+        k, v = changed[0] if changed else ("", "")
+        choice.append(k)
+        value.append(v)
+    out = summary.assign(choice=choice, value=value)
+    out["spec"] = [("book's defaults" if not k else f"{LABELS[k]} = {_text(_typed(v, d[k]))}")
+                   for k, v in zip(out.choice, out.value)]
+    return out
+
+
+def _typed(v, default):
+    if isinstance(default, bool):
+        return str(v).lower() == "true"
+    if isinstance(default, (int, float)):
+        return float(v)
+    return v
+
+
+def spec_curve(summary: pd.DataFrame, resolution: int) -> pd.DataFrame:
+    """One row per (specification, target reading): the Algorithm 2 / Algorithm 1 ratio
+    with its 95% t-interval and the two claim tests of :func:`stats.verdict`, sorted by
+    ratio within each reading."""
+    from .stats import verdict
+
+    labelled = label_specs(summary)
+    rows = []
+    for (spec, choice), sub in labelled.groupby(["spec", "choice"], sort=False):
+        v = verdict(sub, resolution)
+        rows.append(v.assign(spec=spec, choice=choice))
+    curve = pd.concat(rows, ignore_index=True)
+    curve = curve.sort_values(["reading", "geo-mean ratio"], kind="stable")
+    return curve[["reading", "spec", "choice", "geo-mean ratio", "lo", "hi", "95% CI",
+                  "claim 1", "claim 2", "grid sizes", "trials per size"]].reset_index(drop=True)
+
+
+STATUSES = ("holds", "not shown", "contradicted", "not testable")
+
+
+def claim_counts(curve: pd.DataFrame) -> pd.DataFrame:
+    """How many specifications give each claim each status, per reading."""
+    rows = []
+    for reading, sub in curve.groupby("reading", sort=False):
+        for claim in ("claim 1", "claim 2"):
+            counts = sub[claim].value_counts()
+            rows.append({"reading": reading, "claim": claim, "specifications": len(sub),
+                         **{s: int(counts.get(s, 0)) for s in STATUSES}})
+    return pd.DataFrame(rows)
+
+
+def findings_text(curve: pd.DataFrame) -> str:
+    """The study's findings as Markdown sentences, computed from the curve."""
+    lines = []
+    for reading, sub in curve.groupby("reading", sort=False):
+        best, worst = sub.iloc[0], sub.iloc[-1]
+        default = sub[sub.choice == ""]
+        n = len(sub)
+        faster = int((sub.hi < 1).sum())
+        slower = int((sub.lo > 1).sum())
+        holds1 = sub[sub["claim 1"] == "holds"].spec.tolist()
+        holds2 = sub[sub["claim 2"] == "holds"].spec.tolist()
+        parts = [f"**{reading.replace('_', ' ')}**: over {n} specifications"]
+        if len(default):
+            d = default.iloc[0]
+            parts.append(f"(the book's defaults give {d['geo-mean ratio']:.2f} {d['95% CI']})")
+        lines.append(
+            " ".join(parts) + f", Algorithm 2 is shown faster than Algorithm 1 in {faster} and "
+            f"slower in {slower}. Best: {best.spec}, ratio {best['geo-mean ratio']:.2f} "
+            f"{best['95% CI']}; worst: {worst.spec}, {worst['geo-mean ratio']:.2f} "
+            f"{worst['95% CI']}. Claim 1 (about 50% fewer steps) holds under "
+            + (f"{len(holds1)}: {', '.join(holds1)}" if holds1 else "none")
+            + "; claim 2 (gain grows with size) holds under "
+            + (f"{len(holds2)}: {', '.join(holds2)}." if holds2 else "none."))
+    return "\n\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m cliprl_helpers.robustness",
+        description="Run the robustness study of chapter 9: every choice of CHOICES varied "
+                    "alone from the book's defaults, over grid sizes and both readings, as "
+                    "one sweep on a Dask cluster (finished runs are reused).")
+    p.add_argument("--out", default="runs/robustness", help="output folder (runs/robustness)")
+    p.add_argument("--trials", type=int, default=10, help="trials per grid size (10)")
+    p.add_argument("--grid-sizes", nargs="+", type=int, default=list(GRID_SIZES), metavar="N")
+    p.add_argument("--jobs", type=int, default=2, help="local Dask workers (2)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing Dask scheduler instead of a local cluster")
+    p.add_argument("--choices", nargs="+", default=None, metavar="NAME",
+                   help=f"a subset of the choices ({', '.join(CHOICES)}); default: all")
+    args = p.parse_args(argv)
+    try:
+        cmd = sweep_args(args.out, args.trials, args.grid_sizes, args.jobs, args.choices,
+                         args.scheduler)
+    except ValueError as e:
+        p.error(str(e))
+    return subprocess.call([sys.executable, "-m", "cliprl_helpers.sweep", *cmd])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
