@@ -207,11 +207,17 @@ def claim_reduction(lo: float, hi: float, target: float = PAPER_RATIO) -> Verdic
     return Verdict("not shown", f"{span} contains both {target} and 1")
 
 
-def slope_log_ratio(sizes, groups) -> float:
-    """Least-squares slope of the mean log ratio per grid size on log grid size."""
+def slope_log_ratio(sizes, groups, axis: int = -1):
+    """Least-squares slope of the mean log ratio per grid size on log grid size.
+
+    ``groups`` holds one array of log ratios per size; with ``axis`` the groups may carry
+    leading batch dimensions (the bootstrap's resamples), and the slope has their shape.
+    """
     x = np.log(np.asarray(sizes, dtype=float))
-    y = np.array([np.mean(g) for g in groups])
-    return float(np.polyfit(x, y, 1)[0])
+    xc = x - x.mean()
+    y = np.stack([np.mean(g, axis=axis) for g in groups], axis=-1)
+    slope = (y - y.mean(axis=-1, keepdims=True)) @ xc / (xc @ xc)
+    return float(slope) if np.ndim(slope) == 0 else slope
 
 
 def claim_growth(per_size: dict, level: float = LEVEL, seed: int = 0) -> tuple[Verdict, dict]:
@@ -240,7 +246,8 @@ def claim_growth(per_size: dict, level: float = LEVEL, seed: int = 0) -> tuple[V
                                        f"each, got sizes {sizes}"), details
     details["slope"] = slope_log_ratio(sizes, logs)
     details["slope_lo"], details["slope_hi"] = bca_interval(
-        logs, lambda *g: slope_log_ratio(sizes, g), paired=False, level=level, seed=seed)
+        logs, lambda *g, axis=-1: slope_log_ratio(sizes, g, axis), paired=False, level=level,
+        seed=seed, vectorized=True)
     _, details["largest_lo"], details["largest_hi"] = log_t_interval(np.exp(logs[-1]), level)
     s_lo, s_hi = details["slope_lo"], details["slope_hi"]
     l_lo, l_hi = details["largest_lo"], details["largest_hi"]

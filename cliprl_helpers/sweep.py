@@ -274,6 +274,37 @@ def gather(todo: list[Run], out: Path) -> list[Path]:
     return written
 
 
+def summary_or_small_run(summary_csv: str | Path, out: str | Path, args,
+                         module: str = "cliprl_helpers.sweep"):
+    """The table a chapter reads: ``summary_csv`` when it exists, otherwise the summary of a
+    small run made now, ``python -m <module> --out <out> <args ...>`` (finished runs reused).
+
+    Returns ``(table, source, full)``: the table, the file it came from, and whether that is
+    ``summary_csv`` itself. A failed small run raises ``RuntimeError`` with its messages.
+    """
+    import subprocess
+
+    import pandas as pd
+
+    source = Path(summary_csv)
+    full = source.is_file()
+    if not full:
+        cmd = [sys.executable, "-m", module, "--out", str(out), *map(str, args)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(cmd)} failed with exit code {done.returncode}:\n"
+                               f"{done.stderr[-3000:]}")
+        source = Path(out) / "summary.csv"
+    return pd.read_csv(source), source, full
+
+
+def describe_source(table, source: Path) -> str:
+    """``folder/file: grid sizes [...], T trials, R runs, C censored`` for a results table."""
+    sizes = sorted(int(n) for n in table.grid_size.unique())
+    return (f"{source.parent.name}/{source.name}: grid sizes {sizes}, {table.trial.nunique()} "
+            f"trials, {len(table)} runs, {int(table.censored.sum())} censored")
+
+
 def _start_engine(args):
     """A Dask client: on ``--scheduler``, or on a new LocalCluster (returned too)."""
     from distributed import Client, LocalCluster

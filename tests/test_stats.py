@@ -245,3 +245,15 @@ def test_detectable_ratio_with_two_trials_still_answers():
     assert 0 < r < 0.05
     table = _sweep_table({"as_printed": {5: 0.5, 6: 0.5}}, n_trials=2)
     assert stats.power_text(table, 128).startswith("* **as printed**: with 2 trials per size")
+
+
+def test_slope_log_ratio_is_the_least_squares_slope_also_in_batches():
+    sizes = [8, 10, 15, 25]
+    rng = np.random.default_rng(1)
+    groups = [rng.normal(-0.1 * k, 0.2, size=6) for k in range(4)]
+    x = np.log(sizes)
+    expected = np.polyfit(x, [g.mean() for g in groups], 1)[0]
+    assert stats.slope_log_ratio(sizes, groups) == pytest.approx(expected, rel=1e-12)
+    batch = [np.stack([g, g[::-1] + 1.0]) for g in groups]  # two resamples at once
+    got = stats.slope_log_ratio(sizes, batch, axis=-1)
+    assert got.shape == (2,) and got == pytest.approx([expected, expected], rel=1e-12)

@@ -1,0 +1,87 @@
+"""Chapter 9's robustness study: its design, its labels and its specification curve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cliprl_helpers import robustness
+from cliprl_helpers.config import PARAMETERS
+from cliprl_helpers.sweep import notebook_defaults
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_defaults_are_chapter_5s_parameters_and_every_choice_is_a_parameter():
+    ch5 = notebook_defaults(ROOT / "notebooks" / "05_clip_transfer.ipynb")
+    assert robustness.defaults() == {k: ch5[k] for k in robustness.CHOICES}
+    assert set(robustness.CHOICES) <= set(PARAMETERS)
+    for name, values in robustness.CHOICES.items():
+        assert robustness.defaults()[name] not in values, f"{name}: the default is a spec"
+
+
+def test_sweep_args_ask_for_one_at_a_time_with_every_alternative():
+    args = robustness.sweep_args("out", 3, [8, 10], jobs=2, choices=["align_bias", "weighting"])
+    assert args[:8] == ["--out", "out", "--trials", "3", "--grid-sizes", "8", "10",
+                        "--one-at-a-time"]
+    assert args[8:] == ["--jobs", "2", "-p", "align_bias", "false", "-p", "weighting",
+                        "softmax", "positive", "top1"]
+    with pytest.raises(ValueError, match=r"unknown choice\(s\) \['epsilon'\]"):
+        robustness.sweep_args("out", 3, choices=["epsilon"])
+
+
+def _summary(ratios: dict, sizes=(8, 10, 15), trials=6, seed=0) -> pd.DataFrame:
+    """A fake study: per spec (a weighting), Algorithm 2's steps = ratio x Algorithm 1's,
+    with noise; ``ratios`` maps weighting -> ratio (a function of grid size allowed)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for weighting, ratio in ratios.items():
+        for n in sizes:
+            r = ratio(n) if callable(ratio) else ratio
+            for t in range(trials):
+                base = 5000 * n
+                noise = np.exp(rng.normal(0, 0.05))
+                for method, steps in (("algorithm1", base), ("algorithm2", base * r * noise)):
+                    rows.append({"grid_size": n, "target_reading": "as_printed", "trial": t,
+                                 "method": method, "steps_to_converge": int(steps),
+                                 "censored": False, "resolution": 128,
+                                 "param_weighting": weighting, "param_align_bias": True})
+    return pd.DataFrame(rows)
+
+
+def test_labels_name_the_one_changed_choice_and_refuse_two():
+    t = _summary({"paper": 1.0, "top1": 0.4}, sizes=(8,), trials=2)
+    labelled = robustness.label_specs(t)
+    assert set(labelled.spec) == {"book's defaults", "weighting = top1"}
+    t.loc[t.param_weighting == "top1", "param_align_bias"] = False
+    with pytest.raises(ValueError, match="varies 2 choices at once"):
+        robustness.label_specs(t)
+
+
+def test_the_curve_applies_chapter_6s_claim_tests_to_each_specification():
+    t = _summary({"paper": 1.0, "top1": 0.4, "softmax": lambda n: 8.0 / n})
+    curve = robustness.spec_curve(t, resolution=128)
+    by = curve.set_index("spec")
+    assert list(curve.spec) == ["weighting = top1", "weighting = softmax", "book's defaults"]
+    assert by.loc["weighting = top1", "claim 1"] == "holds"
+    assert by.loc["book's defaults", "claim 1"] == "contradicted"
+    assert by.loc["book's defaults", "geo-mean ratio"] == pytest.approx(1.0, abs=0.05)
+    assert by.loc["weighting = softmax", "claim 2"] == "holds"  # falls with size
+    assert by.loc["weighting = top1", "claim 2"] != "holds"     # flat
+    counts = robustness.claim_counts(curve).set_index("claim")
+    assert counts.loc["claim 1", "holds"] == 1 and counts.loc["claim 1", "specifications"] == 3
+    text = robustness.findings_text(curve)
+    assert "Best: weighting = top1" in text and "worst: book's defaults" in text
+    assert "Claim 1 (about 50% fewer steps) holds under 1: weighting = top1" in text
+
+
+def test_the_design_table_lists_every_alternative():
+    design = robustness.choices_table()
+    assert len(design) == len(robustness.CHOICES)
+    row = design.set_index("parameter").loc["align_bias"]
+    assert (row["book's default"], row["alternatives"]) == ("yes", "no")
+    json.dumps(robustness.CHOICES)  # plain values: they travel on the sweep's command line
