@@ -31,9 +31,9 @@ $(STAMP): pyproject.toml
 	  f"Python 3.11 is needed, found {sys.version.split()[0]} at {sys.executable}"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "== installing torch first (pinned: the CPU build) =="
-	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile torch==2.13.0
 	@echo "== installing the book's pinned dependencies =="
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -e ".[dev]"
 	@touch $(STAMP)
 
 # The full sweep (4 grid sizes x 2 readings x TRIALS trials) feeds chapter 6; finished runs are
@@ -80,7 +80,8 @@ chromium:
 # executes every chapter once (heavy ones at their test parameters) and conftest.py keeps
 # those executions in _build/executed/; the -W -n book build renders them (no second
 # execution); then the browser test opens the pages.
-test: $(STAMP) chromium
+test:
+	$(MAKE) --no-print-directory -j2 $(STAMP) chromium
 	rm -rf _build/executed _build/staged _build/html _build/screenshots
 	@mkdir -p _build
 	$(PY) tools/notebook_test.py prepare > _build/nbtest.list
