@@ -145,12 +145,25 @@ def spec_curve(summary: pd.DataFrame, resolution: int) -> pd.DataFrame:
     labelled = label_specs(summary)
     rows = []
     for (spec, choice), sub in labelled.groupby(["spec", "choice"], sort=False):
-        v = verdict(sub, resolution)
-        rows.append(v.assign(spec=spec, choice=choice))
+        v = verdict(sub, resolution).assign(spec=spec, choice=choice)
+        for num, col in (("algorithm1", "Alg 1 / scratch"), ("algorithm2", "Alg 2 / scratch")):
+            v[col] = [_geo_mean(g, num, resolution) if {num, "scratch"} <= set(g.method)
+                      else float("nan") for _, g in sub.groupby("target_reading", sort=False)]
+        rows.append(v)
     curve = pd.concat(rows, ignore_index=True)
     curve = curve.sort_values(["reading", "geo-mean ratio"], kind="stable")
     return curve[["reading", "spec", "choice", "geo-mean ratio", "lo", "hi", "95% CI",
-                  "claim 1", "claim 2", "grid sizes", "trials per size"]].reset_index(drop=True)
+                  "claim 1", "claim 2", "slope", "slope lo", "slope hi", "Alg 1 / scratch",
+                  "Alg 2 / scratch", "grid sizes", "trials per size"]].reset_index(drop=True)
+
+
+def _geo_mean(sub: pd.DataFrame, num: str, resolution: int) -> float:
+    """Geometric-mean ratio ``num`` / scratch over every (grid size, trial) of ``sub``."""
+    from .stats import _paired, ratio_stats
+
+    units = sub.assign(trial=sub.grid_size.astype(str) + ":" + sub.trial.astype(str))
+    return round(ratio_stats(*_paired(units, num, "scratch"), resolution,
+                             bca=False)["geo-mean ratio"], 2)
 
 
 STATUSES = ("holds", "not shown", "contradicted", "not testable")
@@ -176,8 +189,12 @@ def findings_text(curve: pd.DataFrame) -> str:
         n = len(sub)
         faster = int((sub.hi < 1).sum())
         slower = int((sub.lo > 1).sum())
-        holds1 = sub[sub["claim 1"] == "holds"].spec.tolist()
-        holds2 = sub[sub["claim 2"] == "holds"].spec.tolist()
+        holds1 = [f"{r.spec} ({r['geo-mean ratio']:.2f} {r['95% CI']})"
+                  for _, r in sub[sub["claim 1"] == "holds"].iterrows()]
+        holds2 = [f"{r.spec} (slope of the log ratio on log size {r.slope:+.2f} "
+                  f"[{r['slope lo']:+.2f}, {r['slope hi']:+.2f}], ratio "
+                  f"{r['geo-mean ratio']:.2f} {r['95% CI']})"
+                  for _, r in sub[sub["claim 2"] == "holds"].iterrows()]
         parts = [f"**{reading.replace('_', ' ')}**: over {n} specifications"]
         if len(default):
             d = default.iloc[0]
