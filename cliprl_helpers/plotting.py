@@ -392,11 +392,11 @@ CLAIM_COLOURS = {"holds": PALETTE[2], "not shown": PALETTE[1], "contradicted": P
 
 
 def spec_curve_figure(curve, labels: Mapping[str, str]):
-    """The specification curve of chapter 9, one column per target reading.
+    """The specification curve of chapter 9, one block per target reading (stacked).
 
-    Top: the Algorithm 2 / Algorithm 1 ratio with its 95% interval for every specification,
-    sorted, coloured by the verdict on claim 1 (the paper's 0.5 dashed). Bottom: which choice
-    each specification changes, and to what.
+    In each block, top: the Algorithm 2 / Algorithm 1 ratio with its 95% interval for every
+    specification, sorted, coloured by the verdict on claim 1 (the paper's 0.5 dashed);
+    bottom: which choice each specification changes, and to what.
 
     Args:
         curve: :func:`cliprl_helpers.robustness.spec_curve`'s frame.
@@ -407,13 +407,13 @@ def spec_curve_figure(curve, labels: Mapping[str, str]):
     readings = list(dict.fromkeys(curve.reading))
     rows = ["", *labels]
     names = ["book's defaults", *labels.values()]
-    fig, axes = plt.subplots(2, len(readings), figsize=(7.5 * len(readings), 9.5),
-                             gridspec_kw={"height_ratios": [3, 2.6]}, squeeze=False,
-                             sharey="row")
-    for col, reading in enumerate(readings):
+    fig, axes = plt.subplots(2 * len(readings), 1, figsize=(10, 7.6 * len(readings)),
+                             gridspec_kw={"height_ratios": [3, 2.6] * len(readings)},
+                             squeeze=False)
+    for k, reading in enumerate(readings):
         sub = curve[curve.reading == reading].reset_index(drop=True)
         x = np.arange(len(sub))
-        top, bottom = axes[0, col], axes[1, col]
+        top, bottom = axes[2 * k, 0], axes[2 * k + 1, 0]
         for status, colour in CLAIM_COLOURS.items():
             sel = (sub["claim 1"] == status).to_numpy()
             if sel.any():
@@ -421,28 +421,29 @@ def spec_curve_figure(curve, labels: Mapping[str, str]):
                 top.errorbar(x[sel], gm, yerr=[gm - sub.lo[sel], sub.hi[sel] - gm], fmt="o",
                              capsize=3, color=colour, label=f"claim 1 {status}")
         top.axhline(1, color="0.4")
-        top.axhline(0.5, color=PALETTE[2], linestyle="--", linewidth=1)
+        top.axhline(0.5, color=PALETTE[2], linestyle="--", linewidth=1, label="the paper's 0.5")
         ratio_axis(top, "y")
         top.set_xticks(x)
         top.set_xticklabels([])
         top.set_xlim(-0.6, len(sub) - 0.4)
         top.set_title(f"{reading.replace('_', ' ')} target")
-        if col == 0:
-            top.set_ylabel("Algorithm 2 / Algorithm 1 steps\n(geo-mean, 95% CI; < 1: faster)")
+        top.set_ylabel("Algorithm 2 / Algorithm 1\n(geo-mean, 95% CI; < 1: faster)")
+        top.legend(loc="upper left", frameon=True, fontsize=9)
         for i, (choice, spec) in enumerate(zip(sub.choice, sub.spec)):
             y = rows.index(choice)
             bottom.scatter([i], [y], color="black", s=25, zorder=3)
             value = "" if not choice else spec.split(" = ", 1)[-1]
-            bottom.annotate(value, (i, y), xytext=(0, 6), textcoords="offset points",
-                            ha="center", va="bottom", fontsize=8)
+            above = i % 2 == 0  # alternate, so neighbours in one row do not overlap
+            bottom.annotate(value, (i, y), xytext=(0, 5 if above else -5),
+                            textcoords="offset points", ha="center",
+                            va="bottom" if above else "top", fontsize=8)
         bottom.set_yticks(range(len(rows)))
         bottom.set_yticklabels(names)
-        bottom.set_ylim(len(rows) - 0.4, -0.8)
+        bottom.set_ylim(len(rows) - 0.2, -0.9)
         bottom.set_xticks(x)
         bottom.set_xticklabels([])
         bottom.set_xlim(-0.6, len(sub) - 0.4)
         bottom.set_xlabel("specifications, sorted by ratio")
         bottom.grid(axis="x", visible=False)
-    legend_outside(axes[0, -1])
     fig.tight_layout()
     return fig
