@@ -31,9 +31,9 @@ $(STAMP): pyproject.toml
 	  f"Python 3.11 is needed, found {sys.version.split()[0]} at {sys.executable}"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "== installing torch first (pinned: the CPU build) =="
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
 	@echo "== installing the book's pinned dependencies =="
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -e ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch $(STAMP)
 
 # The full sweep (4 grid sizes x 2 readings x TRIALS trials) feeds chapter 6; finished runs are
