@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-PHONY_EXTRA := unit-sweep unit-fast store lab robustness
+PHONY_EXTRA := unit-sweep unit-fast book-test store lab robustness
 .PHONY: all venv book test unit $(PHONY_EXTRA) nbval nbval-test bookbuild bench lint clean help sweep chromium
 
 help:
@@ -85,7 +85,11 @@ test:
 	rm -rf _build/executed _build/staged _build/html _build/screenshots
 	@mkdir -p _build
 	$(PY) tools/notebook_test.py prepare > _build/nbtest.list
-	$(MAKE) --no-print-directory -j2 -O unit-sweep nbval-test unit-fast
+	$(MAKE) --no-print-directory -j2 -O unit-sweep book-test unit-fast
+
+# The book built from nbval's executions (warnings are errors), then opened in the browser;
+# in make test it starts as soon as nbval is done, beside the remaining unit tests.
+book-test: nbval-test
 	$(PY) tools/notebook_test.py stage
 	$(VENV)/bin/jupyter-book build _build/staged --path-output . -W -n --keep-going
 	$(PY) -m pytest tests/test_browser.py -p no:cacheprovider
