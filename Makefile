@@ -31,9 +31,14 @@ $(STAMP): pyproject.toml
 	  f"Python 3.11 is needed, found {sys.version.split()[0]} at {sys.executable}"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "== installing torch first (pinned: the CPU build) =="
-	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile torch==2.13.0
 	@echo "== installing the book's pinned dependencies =="
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -e ".[dev]"
+	@# Bytecode is compiled here, on both cores, rather than file by file inside pip (where
+	@# PYTHONDONTWRITEBYTECODE is set, nothing is compiled later). A few data files that are
+	@# not Python 3 are skipped, as pip skips them.
+	@echo "== compiling the installed packages =="
+	@$(PY) -m compileall -q -j 2 $(VENV)/lib/python3.11/site-packages > /dev/null || true
 	@touch $(STAMP)
 
 # The full sweep (4 grid sizes x 2 readings x TRIALS trials) feeds chapter 6; finished runs are
