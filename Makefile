@@ -64,6 +64,7 @@ $(PKG_STAMP): $(wildcard cliprl_helpers/*.py)
 book: $(STAMP) $(PKG_STAMP)
 	$(PY) -m cliprl_helpers.sweep --jobs 2 --trials $(TRIALS)
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
+	$(PY) tools/readme_results.py runs/summary.csv README.md
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
 

@@ -1,0 +1,61 @@
+"""Write the book's answer into README.md: ``make book`` runs this after the sweep.
+
+The README is not rebuilt with the book, yet it should say what the book found without a
+number typed by hand. This tool computes the same sentences as the book's first page
+(:func:`cliprl_helpers.stats.headline` of :func:`cliprl_helpers.stats.verdict`) from the
+sweep's ``runs/summary.csv`` and writes them between the README's two result markers;
+everything else in the README is left as it is.
+
+    python tools/readme_results.py runs/summary.csv README.md
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+START = "<!-- results: written by make book (tools/readme_results.py); do not edit by hand -->"
+END = "<!-- end of results -->"
+
+
+def block(summary_csv: Path) -> str:
+    """The headline sentences computed from a sweep's summary table."""
+    import pandas as pd
+
+    from cliprl_helpers import experiment, stats, sweep
+
+    table = pd.read_csv(summary_csv)
+    verdicts = stats.verdict(table, experiment.resolution_of(table))
+    return stats.headline(verdicts, f"the sweep's {sweep.describe_source(table, summary_csv)}")
+
+
+def replace(text: str, new: str) -> str:
+    """``text`` with what lies between the markers replaced by ``new``."""
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise ValueError(f"README must hold the line {START!r} and, after it, {END!r}, once "
+                         f"each")
+    head, rest = text.split(START)
+    _, tail = rest.split(END)
+    return f"{head}{START}\n\n{new.strip()}\n\n{END}{tail}"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python tools/readme_results.py runs/summary.csv README.md", file=sys.stderr)
+        return 2
+    summary, readme = Path(argv[0]), Path(argv[1])
+    if not summary.is_file():
+        print(f"{summary} not found: README.md left as it is (make sweep writes it)")
+        return 0
+    text = readme.read_text()
+    updated = replace(text, block(summary))
+    if updated != text:
+        tmp = readme.with_suffix(".tmp")
+        tmp.write_text(updated)
+        tmp.replace(readme)
+        print(f"README.md: results updated from {summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
