@@ -206,8 +206,46 @@ def findings_text(curve: pd.DataFrame) -> str:
             f"{worst['95% CI']}. Claim 1 (about 50% fewer steps) holds under "
             + (f"{len(holds1)}: {', '.join(holds1)}" if holds1 else "none")
             + "; claim 2 (gain grows with size) holds under "
-            + (f"{len(holds2)}: {', '.join(holds2)}." if holds2 else "none."))
+            + (f"{len(holds2)}: {', '.join(holds2)}." if holds2 else "none.")
+            + (" " + moved_text(sub) if len(default) and sub["Alg 1 / scratch"].notna().all()
+               and sub["Alg 2 / scratch"].notna().all() else ""))
     return "\n\n".join(lines)
+
+
+#: A specification "moves" the ratio when it changes it by more than this factor either way.
+MOVED = 1.25
+
+
+def moved_by(sub: pd.DataFrame) -> pd.DataFrame:
+    """For one reading's specifications: which method carried each change of the ratio
+    from the defaults. ``via`` is ``"Algorithm 1"`` or ``"Algorithm 2"``, whichever's steps
+    relative to scratch changed more (on the log scale); rows whose ratio changed by less
+    than :data:`MOVED` either way are left out."""
+    import numpy as np
+
+    d = sub[sub.choice == ""].iloc[0]
+    rest = sub[sub.choice != ""]
+    change = np.log(rest["geo-mean ratio"] / d["geo-mean ratio"])
+    a1 = np.log(rest["Alg 1 / scratch"] / d["Alg 1 / scratch"]).abs()
+    a2 = np.log(rest["Alg 2 / scratch"] / d["Alg 2 / scratch"]).abs()
+    out = rest.assign(change=np.exp(change), via=np.where(a1 > a2, "Algorithm 1", "Algorithm 2"))
+    return out[change.abs() > np.log(MOVED)]
+
+
+def moved_text(sub: pd.DataFrame) -> str:
+    """One sentence: the specifications that move the ratio, grouped by the method that
+    carried the change (the table's Alg 1 / scratch and Alg 2 / scratch columns)."""
+    moved = moved_by(sub)
+    if moved.empty:
+        return (f"No specification changes the ratio by more than a factor {MOVED:g} from the "
+                f"defaults.")
+    groups = []
+    for via, g in moved.groupby("via", sort=True):
+        items = ", ".join(f"{r.spec} (x{r.change:.2f})" for _, r in g.iterrows())
+        groups.append(f"through {via}: {items}")
+    return (f"Specifications that change the ratio by more than a factor {MOVED:g} from the "
+            f"defaults, by the method whose steps relative to scratch changed more: "
+            + "; ".join(groups) + ".")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,18 +34,21 @@ def test_sweep_args_ask_for_one_at_a_time_with_every_alternative():
         robustness.sweep_args("out", 3, choices=["epsilon"])
 
 
-def _summary(ratios: dict, sizes=(8, 10, 15), trials=6, seed=0) -> pd.DataFrame:
+def _summary(ratios: dict, sizes=(8, 10, 15), trials=6, seed=0, alg1=None) -> pd.DataFrame:
     """A fake study: per spec (a weighting), Algorithm 2's steps = ratio x Algorithm 1's,
-    with noise; ``ratios`` maps weighting -> ratio (a function of grid size allowed)."""
+    with noise; ``ratios`` maps weighting -> ratio (a function of grid size allowed);
+    ``alg1`` maps weighting -> Algorithm 1's steps relative to scratch (default 0.5)."""
     rng = np.random.default_rng(seed)
     rows = []
     for weighting, ratio in ratios.items():
         for n in sizes:
             r = ratio(n) if callable(ratio) else ratio
             for t in range(trials):
-                base = 5000 * n
+                scratch = 10000 * n
+                base = scratch * (alg1 or {}).get(weighting, 0.5)
                 noise = np.exp(rng.normal(0, 0.05))
-                for method, steps in (("algorithm1", base), ("algorithm2", base * r * noise)):
+                for method, steps in (("scratch", scratch), ("algorithm1", base),
+                                      ("algorithm2", base * r * noise)):
                     rows.append({"grid_size": n, "target_reading": "as_printed", "trial": t,
                                  "method": method, "steps_to_converge": int(steps),
                                  "censored": False, "resolution": 128,
@@ -85,3 +88,16 @@ def test_the_design_table_lists_every_alternative():
     row = design.set_index("parameter").loc["align_bias"]
     assert (row["book's default"], row["alternatives"]) == ("yes", "no")
     json.dumps(robustness.CHOICES)  # plain values: they travel on the sweep's command line
+
+
+def test_findings_say_which_method_carried_each_change_of_the_ratio():
+    # top1 makes Algorithm 2 faster (Algorithm 1 as at the defaults); softmax makes
+    # Algorithm 1 slower (Algorithm 2's own steps unchanged); positive barely moves anything
+    t = _summary({"paper": 1.0, "top1": 0.4, "softmax": 0.25, "positive": 0.95},
+                 alg1={"softmax": 2.0})
+    curve = robustness.spec_curve(t, resolution=128)
+    moved = robustness.moved_by(curve).set_index("spec")
+    assert moved.loc["weighting = top1", "via"] == "Algorithm 2"
+    assert moved.loc["weighting = softmax", "via"] == "Algorithm 1"
+    assert "weighting = positive" not in moved.index
+    assert "through Algorithm 1: weighting = softmax" in robustness.findings_text(curve)
