@@ -532,13 +532,6 @@ def leave_one_out_table(family: dict[str, tuple[int, int]], size: int, setting: 
     return leave_one_out(family, size, **kwargs)[0].assign(setting=setting)
 
 
-def check_run_args(**settings) -> None:
-    """Check settings of :func:`run_grid` without running anything (``ValueError`` naming
-    the first bad one; see :class:`~cliprl_helpers.config.ExperimentConfig`); the sweep uses
-    it to refuse a bad ``-p`` before any training."""
-    ExperimentConfig.of(**settings)
-
-
 def nearest_half(goals: list[tuple[int, int]], target: tuple[int, int]) -> np.ndarray:
     """Mask of the bases whose goals are nearer (Manhattan) to the target than the median
     base: for the paper's tasks, the two right-hand goals beside the target."""

@@ -140,30 +140,22 @@ def spec_curve(summary: pd.DataFrame, resolution: int) -> pd.DataFrame:
     """One row per (specification, target reading): the Algorithm 2 / Algorithm 1 ratio
     with its 95% t-interval and the two claim tests of :func:`stats.verdict`, sorted by
     ratio within each reading."""
-    from .stats import verdict
+    from .stats import pooled_ratio, verdict
 
     labelled = label_specs(summary)
     rows = []
     for (spec, choice), sub in labelled.groupby(["spec", "choice"], sort=False):
         v = verdict(sub, resolution).assign(spec=spec, choice=choice)
         for num, col in (("algorithm1", "Alg 1 / scratch"), ("algorithm2", "Alg 2 / scratch")):
-            v[col] = [_geo_mean(g, num, resolution) if {num, "scratch"} <= set(g.method)
-                      else float("nan") for _, g in sub.groupby("target_reading", sort=False)]
+            v[col] = [round(pooled_ratio(g, num, "scratch", resolution)["geo-mean ratio"], 2)
+                      if {num, "scratch"} <= set(g.method) else float("nan")
+                      for _, g in sub.groupby("target_reading", sort=False)]
         rows.append(v)
     curve = pd.concat(rows, ignore_index=True)
     curve = curve.sort_values(["reading", "geo-mean ratio"], kind="stable")
     return curve[["reading", "spec", "choice", "geo-mean ratio", "lo", "hi", "95% CI",
                   "claim 1", "claim 2", "slope", "slope lo", "slope hi", "Alg 1 / scratch",
                   "Alg 2 / scratch", "grid sizes", "trials per size"]].reset_index(drop=True)
-
-
-def _geo_mean(sub: pd.DataFrame, num: str, resolution: int) -> float:
-    """Geometric-mean ratio ``num`` / scratch over every (grid size, trial) of ``sub``."""
-    from .stats import _paired, ratio_stats
-
-    units = sub.assign(trial=sub.grid_size.astype(str) + ":" + sub.trial.astype(str))
-    return round(ratio_stats(*_paired(units, num, "scratch"), resolution,
-                             bca=False)["geo-mean ratio"], 2)
 
 
 STATUSES = ("holds", "not shown", "contradicted", "not testable")

@@ -364,8 +364,7 @@ def verdict(table: pd.DataFrame, resolution: int, num: str = "algorithm2",
     """
     rows = []
     for reading, sub in table.groupby("target_reading", sort=False):
-        units = sub.assign(trial=sub.grid_size.astype(str) + ":" + sub.trial.astype(str))
-        overall = ratio_stats(*_paired(units, num, den), resolution, level, seed, bca=False)
+        overall = pooled_ratio(sub, num, den, resolution, level, seed)
         per_size = {n: np.divide(*[np.asarray(x, float) + resolution
                                    for x in _paired(g, num, den)])
                     for n, g in sub.groupby("grid_size")}
@@ -382,6 +381,14 @@ def verdict(table: pd.DataFrame, resolution: int, num: str = "algorithm2",
                      "slope": d2["slope"], "slope lo": d2["slope_lo"],
                      "slope hi": d2["slope_hi"]})
     return pd.DataFrame(rows)
+
+
+def pooled_ratio(table: pd.DataFrame, num: str, den: str, resolution: int,
+                 level: float = LEVEL, seed: int = 0) -> dict:
+    """:func:`ratio_stats` of ``num`` / ``den`` over every (grid size, trial) pair of
+    ``table`` (the trial of a grid size is the unit), without the BCa intervals."""
+    units = table.assign(trial=table.grid_size.astype(str) + ":" + table.trial.astype(str))
+    return ratio_stats(*_paired(units, num, den), resolution, level, seed, bca=False)
 
 
 def _paired(table: pd.DataFrame, num: str, den: str) -> tuple[pd.Series, pd.Series]:

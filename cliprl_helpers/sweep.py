@@ -277,7 +277,8 @@ def gather(todo: list[Run], out: Path) -> list[Path]:
 def summary_or_small_run(summary_csv: str | Path, out: str | Path, args,
                          module: str = "cliprl_helpers.sweep"):
     """The table a chapter reads: ``summary_csv`` when it exists, otherwise the summary of a
-    small run made now, ``python -m <module> --out <out> <args ...>`` (finished runs reused).
+    small run made now, ``python -m <module> --out <out> <args ...>`` (finished runs reused;
+    it prints that it does so).
 
     Returns ``(table, source, full)``: the table, the file it came from, and whether that is
     ``summary_csv`` itself. A failed small run raises ``RuntimeError`` with its messages.
@@ -290,6 +291,7 @@ def summary_or_small_run(summary_csv: str | Path, out: str | Path, args,
     full = source.is_file()
     if not full:
         cmd = [sys.executable, "-m", module, "--out", str(out), *map(str, args)]
+        print(f"{summary_csv} not found: running python -m {module} {' '.join(cmd[3:])}")
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode:
             raise RuntimeError(f"{' '.join(cmd)} failed with exit code {done.returncode}:\n"
