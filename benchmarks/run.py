@@ -24,6 +24,14 @@ def main() -> None:
         speedup = r["sequential_s"] / r["batched_s"]
         print(f"  speed-up goal of {SPEEDUP_GOAL:.0f}x: "
               f"{'met' if speedup >= SPEEDUP_GOAL else 'NOT met'} ({speedup:.1f}x)")
+        if speedup < SPEEDUP_GOAL:
+            # speedup = ceiling x (alone / population iteration time), see dqn_speed.report
+            allowed = r["ceiling"] / SPEEDUP_GOAL
+            measured = r["iter_ms_population"] / r["iter_ms_alone"]
+            print(f"  to reach it, an iteration of the population could cost at most "
+                  f"{allowed:.2f}x one agent's; it costs {measured:.2f}x"
+                  + (" (no batched trainer can: the goal is above the ceiling)"
+                     if allowed < 1 else ""))
         if size == 25:
             ok = r["censored"] == 0 and r["batched_s"] < 60
             print(f"  40 agents on 25x25 converged in under 60 s: {'yes' if ok else 'NO'}")
