@@ -503,7 +503,7 @@ def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
                                        progress=progress)
 
     def compute() -> pd.DataFrame:
-        tables = []
+        plans = []
         for k, target in enumerate(tqdm(targets, desc="held-out targets",
                                         disable=not progress, leave=False)):
             bases = {i: g for i, g in family.items() if i != target}
@@ -514,10 +514,15 @@ def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
             name = (target_names or {}).get(target, target)
             ts = TaskSet(size=size, bases=bases, target=name, target_goal=family[target],
                          reading=reading)
-            res = run_grid(size, cfg, task_set=ts, bases=all_policies.subset(list(bases)),
-                           progress=False, cache_dir=cache_dir)
-            tables.append(res.table.assign(target=target))
-        return pd.concat(tables, ignore_index=True)
+            plans.append(plan_grid(size, cfg, task_set=ts,
+                                   bases=all_policies.subset(list(bases)), progress=False,
+                                   cache_dir=cache_dir))
+        # every target's fine-tuning as one population: the same numbers as one run_grid per
+        # target (an agent's result does not depend on its population), one tail instead of
+        # one per target
+        results = train_jobs([p.job for p in plans], cache_dir=cache_dir, progress=progress)
+        return pd.concat([finish_grid(p, r).table.assign(target=t)
+                          for p, r, t in zip(plans, results, targets)], ignore_index=True)
 
     key = _result_key("leave_one_out", cfg)
     key.update(family={i: list(g) for i, g in family.items()}, size=size, targets=targets,

@@ -17,12 +17,17 @@ def counted(monkeypatch):
     """leave_one_out with training replaced by a counter (the cache is what is tested)."""
     calls = []
 
-    def fake_run_grid(size, config=None, **kwargs):
+    def fake_plan_grid(size, config=None, **kwargs):
         calls.append(kwargs)
-        table = pd.DataFrame({"method": ["scratch"], "steps_to_converge": [len(calls)]})
+        return type("Plan", (), {"job": len(calls)})()
+
+    def fake_finish_grid(plan, result):
+        table = pd.DataFrame({"method": ["scratch"], "steps_to_converge": [result]})
         return type("R", (), {"table": table})()
 
-    monkeypatch.setattr(experiment, "run_grid", fake_run_grid)
+    monkeypatch.setattr(experiment, "plan_grid", fake_plan_grid)
+    monkeypatch.setattr(experiment, "train_jobs", lambda jobs, **k: list(jobs))
+    monkeypatch.setattr(experiment, "finish_grid", fake_finish_grid)
     monkeypatch.setattr(experiment, "train_base_policies", lambda *a, **k: _FakeBases())
     return calls
 
@@ -38,7 +43,7 @@ def test_same_arguments_hit_the_cache_in_its_folder(tmp_path, counted):
     b = _loo(tmp_path)
     assert len(counted) == 1 and a.equals(b)
     assert list(tmp_path.glob("loo-*.csv")), "leave_one_out must honour cache_dir"
-    assert counted[0]["cache_dir"] == tmp_path  # and pass it on to run_grid
+    assert counted[0]["cache_dir"] == tmp_path  # and pass it on to plan_grid
 
 
 @pytest.mark.parametrize("change", [
