@@ -96,7 +96,7 @@ def sweep_args(out: str | Path, trials: int, grid_sizes=GRID_SIZES, jobs: int = 
         raise ValueError(f"unknown choice(s) {unknown or names}: allowed are "
                          f"{', '.join(CHOICES)}")
     args = ["--out", str(out), "--trials", str(trials), "--grid-sizes",
-            *map(str, grid_sizes), "--one-at-a-time"]
+            *map(str, grid_sizes), "--one-at-a-time", "--no-figures"]
     args += ["--scheduler", scheduler] if scheduler else ["--jobs", str(jobs)]
     for name in names:
         args += ["-p", name, *(_cli(v) for v in CHOICES[name])]

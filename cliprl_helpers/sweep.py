@@ -16,6 +16,8 @@ each with the executed notebook, ``results.csv``, ``params.json`` and ``finished
 (:mod:`cliprl_helpers.runs`). ``<out>/summary.csv`` gathers the results of chapter 5's runs of
 this command, with a column ``param_<name>`` per ``-p`` parameter.
 
+* ``--no-figures`` executes the notebooks without storing their figures (same results; the
+  robustness study's many runs use it).
 * ``-p NAME V1 V2 ...`` gives a parameter several values; the sweep runs the product of all
   ``-p`` values, or with ``--one-at-a-time`` the defaults plus each value alone.
 * Finished runs are reused (checked against their checksums); damaged or interrupted runs
@@ -101,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the same paths")
     p.add_argument("--out", default="runs", help="output directory (default: runs/)")
     p.add_argument("--force", action="store_true", help="redo runs that are already finished")
+    p.add_argument("--no-figures", action="store_true",
+                   help="store the executed notebooks without their figures (faster; the "
+                        "results are the same; the robustness study uses it)")
     return p
 
 
@@ -243,7 +248,8 @@ def plan(args: argparse.Namespace, root: Path) -> list[Run]:
                     rows = len(layout(n)) * args.trials * len(PAPER_METHODS)
                 todo.append(Run(chapter=ch, notebook=nb, dir=base / f"grid-{n}",
                                 params=params, spec=spec, expected_rows=rows,
-                                artifacts=artifacts, code=code))
+                                artifacts=artifacts, code=code,
+                                figures=not getattr(args, "no_figures", False)))
     return sorted(todo, key=lambda r: -r.params["grid_size"])  # longest first
 
 

@@ -26,9 +26,9 @@ def test_the_defaults_are_chapter_5s_parameters_and_every_choice_is_a_parameter(
 
 def test_sweep_args_ask_for_one_at_a_time_with_every_alternative():
     args = robustness.sweep_args("out", 3, [8, 10], jobs=2, choices=["align_bias", "weighting"])
-    assert args[:8] == ["--out", "out", "--trials", "3", "--grid-sizes", "8", "10",
-                        "--one-at-a-time"]
-    assert args[8:] == ["--jobs", "2", "-p", "align_bias", "false", "-p", "weighting",
+    assert args[:9] == ["--out", "out", "--trials", "3", "--grid-sizes", "8", "10",
+                        "--one-at-a-time", "--no-figures"]
+    assert args[9:] == ["--jobs", "2", "-p", "align_bias", "false", "-p", "weighting",
                         "softmax", "positive", "top1"]
     with pytest.raises(ValueError, match=r"unknown choice\(s\) \['epsilon'\]"):
         robustness.sweep_args("out", 3, choices=["epsilon"])

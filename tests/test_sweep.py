@@ -89,7 +89,7 @@ def test_out_under_a_file_exits_2_before_anything(tmp_path, capsys):
 def test_help_documents_every_option():
     text = sweep.build_parser().format_help()
     for opt in ("--grid-sizes", "--trials", "--readings", "--jobs", "--out", "--force", "-p",
-                "--chapters", "--one-at-a-time", "--scheduler"):
+                "--chapters", "--one-at-a-time", "--scheduler", "--no-figures"):
         assert opt in text
 
 
@@ -119,12 +119,13 @@ def test_run_folders_are_named_from_their_parameters(tmp_path):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """The tiny sweep with --jobs 1 and with --jobs 2 (a LocalCluster of two workers), at
-    the same time, in other processes, with separate empty caches; while the first runs, a
-    second sweep with another parameter tries to write into its folder."""
+    """The tiny sweep with --jobs 1 and with --jobs 2 (a LocalCluster of two workers; also
+    --no-figures), at the same time, in other processes, with separate empty caches; while
+    the first runs, a second sweep with another parameter tries to write into its folder."""
     tmp = tmp_path_factory.mktemp("sweeps")
     one = _sweep(tmp / "runs1", tmp / "art1", *TINY, "--jobs", "1", background=True)
-    two = _sweep(tmp / "runs2", tmp / "art2", *TINY, "--jobs", "2", background=True)
+    two = _sweep(tmp / "runs2", tmp / "art2", *TINY, "--jobs", "2", "--no-figures",
+                 background=True)
     deadline = time.time() + 60
     while not list((tmp / "runs1").glob("**/.*.running.ipynb")) and time.time() < deadline:
         time.sleep(0.2)
@@ -155,6 +156,17 @@ def test_parameter_grid_runs_on_a_local_cluster_and_gathers(reference):
 def test_one_or_two_workers_give_identical_results(reference):
     tmp, _, _, _ = reference
     pd.testing.assert_frame_equal(_summary(tmp / "runs1"), _summary(tmp / "runs2"))
+
+
+def test_no_figures_stores_the_notebooks_without_images(reference):
+    tmp, _, _, _ = reference
+
+    def images(runs):
+        nb = json.loads((runs / "grid-5" / "05_clip_transfer.ipynb").read_text())
+        return sum("image/png" in o.get("data", {}) for c in nb["cells"]
+                   for o in c.get("outputs", []))
+
+    assert images(tmp / "runs1") >= 3 and images(tmp / "runs2") == 0
 
 
 @pytest.mark.parametrize("damage", ["cut at a line", "cut mid-line", "emptied", "edited"])
