@@ -39,5 +39,18 @@ def pin_threads(n: int | None = None) -> int:
     n = requested_threads() if n is None else n
     n = checks.positive_int("thread count", n)
     torch.set_num_threads(n)
-    torch.use_deterministic_algorithms(True)
+    _deterministic()
     return n
+
+
+def _deterministic() -> None:
+    """``torch.use_deterministic_algorithms(True)`` for eager kernels, the only ones the
+    package runs. The public call also imports torch's compiler (``torch._inductor``) to set
+    its flag, which cost 1.0 s in every process that imports the package (every notebook
+    kernel and sweep run); the kernel-side switch it makes is set here directly, and the public
+    call is the fallback should a torch lack it."""
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:
+        torch.use_deterministic_algorithms(True)
+    else:
+        setter(True, warn_only=False)

@@ -53,6 +53,7 @@ def test_threads_are_pinned_to_one_by_default():
     if threads.ENV_VAR not in os.environ:
         assert torch.get_num_threads() == 1
     assert torch.are_deterministic_algorithms_enabled()
+    assert not torch.is_deterministic_algorithms_warn_only_enabled()
 
 
 def test_an_agent_alone_is_the_same_agent_in_a_population_of_40(population):
