@@ -249,7 +249,7 @@ def plan(args: argparse.Namespace, root: Path) -> list[Run]:
                 todo.append(Run(chapter=ch, notebook=nb, dir=base / f"grid-{n}",
                                 params=params, spec=spec, expected_rows=rows,
                                 artifacts=artifacts, code=code,
-                                figures=not getattr(args, "no_figures", False)))
+                                figures=not args.no_figures))
     return sorted(todo, key=lambda r: -r.params["grid_size"])  # longest first
 
 
