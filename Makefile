@@ -8,6 +8,16 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 export HF_HUB_OFFLINE := 1
+# Reference numerics (cliprl_helpers.numerics): the same bits on every x86-64 CPU. The package
+# sets these itself when imported; exporting them here also pins any process that computes
+# before importing it. `make book CLIPRL_NUMERICS=native` computes with this CPU's own kernels.
+CLIPRL_NUMERICS ?= reference
+export CLIPRL_NUMERICS
+ifeq ($(CLIPRL_NUMERICS),reference)
+  export MKL_CBWR := COMPATIBLE
+  export ATEN_CPU_CAPABILITY := default
+  export ONEDNN_MAX_CPU_ISA := SSE41
+endif
 export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 

@@ -1,14 +1,20 @@
 """Helpers for the CLIP-RL book: one module per chapter idea.
 
-Importing the package registers the ``cliprl/GoalGrid-v0`` gymnasium environment and pins
-torch to one thread per process (:mod:`cliprl_helpers.threads`; ``CLIPRL_TORCH_THREADS``
-overrides it) and keeps large temporaries on the heap (:mod:`cliprl_helpers.allocator`).
+Importing the package first puts torch on the reference numeric path, the same bits on every
+x86-64 CPU (:mod:`cliprl_helpers.numerics`; ``CLIPRL_NUMERICS=native`` opts out), before
+anything computes; then it pins torch to one thread per process (:mod:`cliprl_helpers.threads`),
+keeps large temporaries on the heap (:mod:`cliprl_helpers.allocator`) and registers the
+``cliprl/GoalGrid-v0`` gymnasium environment.
 """
 
-from .allocator import keep_on_heap
-from .colour_world import COLOUR_ENV_ID, ColourWorldEnv, register_colour_world
-from .envs import ENV_ID, BatchedGoalGrid, GoalGridEnv, GoalGridVectorEnv, register_envs
-from .threads import pin_threads
+from .numerics import pin as _pin_numerics
+
+_pin_numerics()  # before any module below imports torch and computes
+
+from .allocator import keep_on_heap  # noqa: E402
+from .colour_world import COLOUR_ENV_ID, ColourWorldEnv, register_colour_world  # noqa: E402
+from .envs import ENV_ID, BatchedGoalGrid, GoalGridEnv, GoalGridVectorEnv, register_envs  # noqa: E402
+from .threads import pin_threads  # noqa: E402
 
 pin_threads()
 keep_on_heap()

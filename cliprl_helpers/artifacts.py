@@ -11,8 +11,10 @@ Both are written to a temporary file and renamed, JSON last, so a crash never le
 artifact that looks complete. Loading checks the hash and shapes; a missing, truncated,
 corrupt or mismatched artifact raises ``ValueError`` saying which file and what is wrong.
 
-The cache key of an artifact is a hash of the JSON-serialised config that produced it, so
-the same parameters load instead of retraining and any changed parameter retrains.
+The cache key of an artifact is a hash of the JSON-serialised config that produced it and of
+the numeric path it was computed on (:mod:`cliprl_helpers.numerics`), so the same parameters
+on the same path load instead of retraining, and any changed parameter, or another path,
+retrains.
 """
 
 from __future__ import annotations
@@ -52,8 +54,13 @@ def artifacts_dir() -> Path:
 
 
 def cache_key(config: Any) -> str:
-    """A short stable hash of a JSON-serialisable config (dict keys sorted)."""
-    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    """A short stable hash of a JSON-serialisable config (dict keys sorted) and of the numeric
+    path of this process (:func:`cliprl_helpers.numerics.cache_tag`): a result computed with
+    other kernels (native mode, another machine's native kernels) is never read back."""
+    from .numerics import cache_tag
+
+    blob = json.dumps({"config": config, "numerics": cache_tag()}, sort_keys=True,
+                      separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

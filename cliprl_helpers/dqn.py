@@ -55,7 +55,7 @@ from .tasks import optimal_action_mask
 
 #: Part of every cache key of trained results; bump it when a change to the trainer can
 #: change its numbers (even by rounding), so cached policies and tables are not reused.
-TRAINER_VERSION = 3
+TRAINER_VERSION = 4
 INIT_MODES = ("shared", "independent")
 # stream ids of the per-agent random streams
 _S_START, _S_EXPLORE, _S_ACTION, _S_SAMPLE = 1, 2, 3, 4

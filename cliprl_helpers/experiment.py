@@ -97,7 +97,9 @@ def _alignment(lang_emb: torch.Tensor, policies: torch.Tensor, cfg: AlignConfig,
     """:func:`train_alignment`, cached in this process and on disk under a hash of its
     inputs: a trial's alignment does not depend on the target, so both readings, every
     weighting and every later run reuse it."""
-    h = hashlib.sha256(repr((seed, asdict(cfg))).encode())
+    from .numerics import cache_tag
+
+    h = hashlib.sha256(repr((seed, asdict(cfg), cache_tag())).encode())
     for t in (lang_emb, policies):
         h.update(t.detach().to(torch.float32).contiguous().numpy().tobytes())
     key = h.hexdigest()

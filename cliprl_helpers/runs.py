@@ -9,9 +9,13 @@ A run folder holds::
     finished.json      written last: the parameters, the SHA-256 of the three files above and
                        the row count of results.csv
 
-A run is *finished* only when ``finished.json`` exists, names the same parameters and the same
-code (:func:`code_fingerprint`), and every file still has its recorded checksum and the table
-the expected shape. Anything else is
+``finished.json`` also records how the worker that ran it computed (its
+:func:`cliprl_helpers.numerics.provenance`: numerics mode, kernel path, CPU, versions).
+
+A run is *finished* only when ``finished.json`` exists, names the same parameters, the same
+code (:func:`code_fingerprint`) and the same numerics (reference runs from any x86-64 CPU;
+native runs only from native mode), and every file still has its recorded checksum and the
+table the expected shape. Anything else is
 redone (with a warning when a marker exists but does not match: a damaged or edited run).
 Files are written under names unique to the process and renamed into place; the marker goes
 last, so an interrupted run never looks finished. Each folder is locked while a run works in
@@ -58,6 +62,8 @@ class Run:
         code: :func:`code_fingerprint` of the package and notebook that must have made it.
         figures: False executes the notebook with matplotlib's non-interactive ``agg``
             backend, so its figures are built but not stored (same ``results.csv``).
+        numerics: the numerics mode the run must be computed in
+            (:mod:`cliprl_helpers.numerics`); a worker computing in another mode refuses it.
     """
 
     chapter: str
@@ -69,6 +75,7 @@ class Run:
     artifacts: str = ""
     code: str = ""
     figures: bool = True
+    numerics: str = "reference"
 
     @property
     def label(self) -> str:
@@ -91,6 +98,21 @@ def code_fingerprint(notebook: Path) -> str:
     return h.hexdigest()
 
 
+def _numerics_tag() -> str:
+    from .numerics import cache_tag
+
+    return cache_tag()
+
+
+def run_numerics(run: Run) -> dict:
+    """The :func:`cliprl_helpers.numerics.provenance` recorded by a finished run
+    (``{}`` if none)."""
+    try:
+        return dict(json.loads((run.dir / MARKER).read_text()).get("numerics") or {})
+    except (OSError, json.JSONDecodeError, TypeError, ValueError):
+        return {}
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -110,6 +132,12 @@ def check_finished(run: Run) -> str:
         return "its parameters differ"
     if run.code and info.get("code") != run.code:
         return "it was made by another version of the package or notebook"
+    made = info.get("numerics") or {}
+    if made.get("numerics") != run.numerics:
+        return f"it was computed in {made.get('numerics', 'unrecorded')} numerics, " \
+               f"{run.numerics} asked for"
+    if run.numerics == "reference" and made.get("cache_tag") != _numerics_tag():
+        return f"it was computed on another numeric path ({made.get('cache_tag')})"
     for f in run.files():
         if not f.is_file():
             return f"{f.name} is missing"
@@ -181,6 +209,13 @@ def execute(run: Run, root: Path) -> dict:
     """
     import papermill
 
+    from . import numerics
+
+    here = numerics.mode()
+    if here != run.numerics:
+        raise RuntimeError(f"{run.label}: this worker computes in {here} numerics but the sweep "
+                           f"asked for {run.numerics}; start the workers with "
+                           f"{numerics.ENV_VAR}={run.numerics}")
     t0 = time.perf_counter()
     with locked(run.dir / ".lock"):
         if is_finished(run, warn=False):
@@ -224,6 +259,7 @@ def execute(run: Run, root: Path) -> dict:
 
         rows = len(pd.read_csv(run.dir / "results.csv"))
         marker = {"params": run.params, "rows": rows, "code": run.code,
+                  "numerics": numerics.provenance(),
                   "files": {f.name: _sha256(f) for f in run.files()}}
         atomic_write(run.dir / MARKER, json.dumps(marker, indent=1, sort_keys=True).encode())
     return {"label": run.label, "seconds": time.perf_counter() - t0, "reused": False}

@@ -43,8 +43,8 @@ import time
 import warnings
 from pathlib import Path
 
-from . import checks, runs
-from .artifacts import artifacts_dir, project_root
+from . import checks, numerics, runs
+from .artifacts import artifacts_dir, atomic_write, project_root
 from .experiment import METHODS, PAPER_METHODS
 from .runs import Run
 from .tasks import READINGS
@@ -223,6 +223,7 @@ def plan(args: argparse.Namespace, root: Path) -> list[Run]:
             f"(grid sizes, readings, trials and seed have their own options)")
     readings = list(dict.fromkeys(args.readings))
     artifacts = str(artifacts_dir().resolve())
+    mode = numerics.mode()
     todo: list[Run] = []
     for ch in args.chapters:
         nb, dflt = root / CHAPTERS[ch], defaults[ch]
@@ -249,14 +250,15 @@ def plan(args: argparse.Namespace, root: Path) -> list[Run]:
                 todo.append(Run(chapter=ch, notebook=nb, dir=base / f"grid-{n}",
                                 params=params, spec=spec, expected_rows=rows,
                                 artifacts=artifacts, code=code,
-                                figures=not args.no_figures))
+                                figures=not args.no_figures, numerics=mode))
     return sorted(todo, key=lambda r: -r.params["grid_size"])  # longest first
 
 
 def gather(todo: list[Run], out: Path) -> list[Path]:
     """Write ``summary.csv`` (chapter 5) and ``summary-chNN.csv`` from the finished runs of
-    ``todo``, with a column ``param_<name>`` per ``-p`` parameter; returns the files
-    written."""
+    ``todo``, with a column ``param_<name>`` per ``-p`` parameter, each with its provenance
+    beside it (``provenance.json``, ``provenance-chNN.json``: :func:`provenance`); returns
+    the files written."""
     import pandas as pd
 
     from .experiment import write_csv
@@ -277,7 +279,49 @@ def gather(todo: list[Run], out: Path) -> list[Path]:
             tables.append(t)
         name = "summary.csv" if ch == "05" else f"summary-ch{ch}.csv"
         written.append(write_csv(pd.concat(tables, ignore_index=True), out / name))
+        prov = out / name.replace("summary", "provenance").replace(".csv", ".json")
+        atomic_write(prov, json.dumps(provenance(mine, name), indent=1,
+                                      sort_keys=True).encode())
+        written.append(prov)
     return written
+
+
+def provenance(finished: list[Run], summary: str) -> dict:
+    """How the numbers of a summary were computed, from what its runs recorded: the numerics
+    mode and path(s), the machines, and the versions and commit of the code
+    (:func:`cliprl_helpers.numerics.provenance` of each run's worker, deduplicated)."""
+    made = [runs.run_numerics(r) for r in finished]
+    first = next((m for m in made if m), {})
+    keys = ("package_version", "trainer_version", "git_commit", "torch", "mkl", "onednn",
+            "python")
+    return {
+        "summary": summary, "runs": len(finished),
+        "numerics": sorted({m.get("numerics", "unrecorded") for m in made}),
+        "cache_tags": sorted({m.get("cache_tag", "unrecorded") for m in made}),
+        "guaranteed": all(m.get("guaranteed", False) for m in made),
+        "cpus": sorted({(m.get("kernel_path") or {}).get("cpu", {}).get("model", "?")
+                        for m in made}),
+        "threads": sorted({m.get("threads") for m in made if m.get("threads") is not None}),
+        **{k: sorted({str(m.get(k)) for m in made}) if len({str(m.get(k)) for m in made}) > 1
+           else first.get(k) for k in keys},
+        "description": first.get("description", ""),
+    }
+
+
+def describe_provenance(path: str | Path) -> str:
+    """One sentence on how a summary's numbers were computed, from its provenance file
+    (``""`` when there is none)."""
+    try:
+        info = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return ""
+    mode = "/".join(info.get("numerics", [])) or "unrecorded"
+    sure = ("the same bits on every x86-64 CPU" if info.get("guaranteed") else
+            "numbers may differ on other machines")
+    return (f"computed in {mode} numerics ({sure}) on {', '.join(info.get('cpus', []))}, "
+            f"package {info.get('package_version')}, trainer version "
+            f"{info.get('trainer_version')}, commit {str(info.get('git_commit'))[:12]}, "
+            f"torch {info.get('torch')}")
 
 
 def summary_or_small_run(summary_csv: str | Path, out: str | Path, args,

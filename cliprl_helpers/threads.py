@@ -6,8 +6,9 @@ calling :func:`pin_threads` yourself) and deterministic algorithms where torch h
 
 Why one: the trainer's tensors are small, so a second thread buys little, and on a machine
 whose cores are busy (two sweep workers on two cores, say) torch's default of one thread per
-core made runs 8-26x slower. Results do not depend on the choice: the trainer's numbers are
-the same at any thread count (``tests/test_determinism.py``); only speed does.
+core made runs 8-26x slower. Reference numerics (the default, :mod:`cliprl_helpers.numerics`)
+require one thread; in native mode the trainer's numbers are the same at any thread count
+(``tests/test_determinism.py``), while MKL's (the sentence encoder's) may not be.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 
 import torch
 
-from . import checks
+from . import checks, numerics
 
 ENV_VAR = "CLIPRL_TORCH_THREADS"
 
@@ -35,9 +36,17 @@ def requested_threads() -> int:
 
 def pin_threads(n: int | None = None) -> int:
     """Set torch's intra-op thread count (default :func:`requested_threads`) and turn on
-    deterministic algorithms; returns the count."""
+    deterministic algorithms; returns the count.
+
+    Reference numerics (:mod:`cliprl_helpers.numerics`) compute on one thread: MKL's
+    reproducible branch gives the same bits only at a fixed thread count, so another count
+    is refused there (``ValueError``) and needs ``CLIPRL_NUMERICS=native``."""
     n = requested_threads() if n is None else n
     n = checks.positive_int("thread count", n)
+    if n != 1 and numerics.mode() == "reference":
+        raise ValueError(f"reference numerics compute on 1 thread, got {n} (from {ENV_VAR} or "
+                         f"the argument); set {numerics.ENV_VAR}=native to use {n} threads "
+                         f"(numbers then depend on the machine)")
     torch.set_num_threads(n)
     _deterministic()
     return n

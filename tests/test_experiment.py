@@ -72,3 +72,22 @@ def test_ratios_use_the_runs_own_resolution(grid):
     assert not np.allclose(r_default, r_wide)  # the column, not a constant, is used
     with pytest.raises(ValueError, match=r"mixes runs evaluated every \[128, 1024\]"):
         experiment.resolution_of(pd.concat([t, wide]))
+
+
+def test_a_methods_run_depends_only_on_its_own_initialisation(grid, tmp_path):
+    """Another alignment changes Algorithm 2's initial networks (and with them which agents
+    train beside the others, and when the population shrinks); every other method's runs
+    must not move by one step: their random streams depend on the trial only and an agent
+    learns as if alone."""
+    from cliprl_helpers.alignment import AlignConfig
+
+    other = experiment.run_grid(5, reading="as_printed", n_trials=2,
+                                dqn_config=dqn.DQNConfig(budget_steps=20_000),
+                                align_config=AlignConfig(epochs=7), cache_dir=tmp_path,
+                                progress=False)
+    moved = {"algorithm2", "algorithm2_shuffled"}
+    assert not np.array_equal(grid.weights["algorithm2"], other.weights["algorithm2"])
+    cols = ["trial", "method", "weights", "initial_fraction", "steps_to_converge", "censored"]
+    a, b = (r.table[~r.table.method.isin(moved)][cols].reset_index(drop=True)
+            for r in (grid, other))
+    assert a.equals(b)

@@ -1,0 +1,99 @@
+"""Three SHA-256s that identify the numbers a machine computes: ``python -m
+cliprl_helpers.fingerprint``.
+
+* ``embeddings``: the float32 bytes of the sentence embeddings of the paper's six
+  instructions (:data:`INSTRUCTIONS`, in that order, one ``(6, 384)`` matrix);
+* ``alignment``: the float32 bytes of trial 0's trained alignment (its state dict, keys
+  sorted) in ``run_grid(8, n_trials=2)``;
+* ``steps``: ``run_grid(8, n_trials=2).table`` sorted by method and trial, columns
+  ``method, trial, steps_to_converge``, written with ``to_csv(index=False)``.
+
+In reference numerics (:mod:`cliprl_helpers.numerics`) they are the same on every x86-64
+CPU and equal :data:`PUBLISHED`; ``tests/test_numerics.py`` computes them under every
+kernel path the machine can emulate. The command prints them with the machine's kernel path
+and says whether they match. Everything is computed from nothing (a temporary cache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+
+#: The paper's four base instructions and the target in both readings.
+INSTRUCTIONS = ("top left first", "top left second", "top right first", "top right second",
+                "top left third", "top right third")
+#: The fingerprints of the reference numerics (see the module docstring).
+PUBLISHED = {
+    "embeddings": "84dd6b15ef26e73dbe5dfb4edb6cc5bf6a95b333e499c990f3b912d6762c1ca1",
+    "alignment": "4a3db82f4243fd8206184a0236d22d26d84d76e951f6165aa9ddf684045a05c0",
+    "steps": "2c91a3c40cd1b1f99572c2e005a71148d50aeb35f3a1e9a6004d2087c0489a86",
+}
+
+
+def _sha(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
+
+
+def compute() -> dict:
+    """``{"embeddings", "alignment", "steps"}`` SHA-256s, computed in a temporary cache."""
+    import numpy as np
+
+    from .experiment import run_grid
+    from .language import Encoder
+
+    before = os.environ.get("CLIPRL_ARTIFACTS")
+    with tempfile.TemporaryDirectory(prefix="cliprl-fingerprint-") as tmp:
+        os.environ["CLIPRL_ARTIFACTS"] = tmp
+        try:
+            emb = Encoder(cache_dir=False)(list(INSTRUCTIONS)).numpy().astype(np.float32)
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = run_grid(8, n_trials=2, cache_dir=tmp, progress=False)
+        finally:
+            if before is None:
+                os.environ.pop("CLIPRL_ARTIFACTS", None)
+            else:
+                os.environ["CLIPRL_ARTIFACTS"] = before
+    state = result.alignments[0].state_dict()
+    align = b"".join(state[k].detach().to("cpu").float().contiguous().numpy().tobytes()
+                     for k in sorted(state))
+    table = result.table.sort_values(["method", "trial"])[
+        ["method", "trial", "steps_to_converge"]]
+    return {"embeddings": _sha(emb.tobytes()), "alignment": _sha(align),
+            "steps": _sha(table.to_csv(index=False).encode())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from . import numerics
+
+    parser = argparse.ArgumentParser(
+        prog="python -m cliprl_helpers.fingerprint",
+        description="Compute the SHA-256 fingerprints of this machine's numbers (embeddings, "
+                    "an alignment, a small experiment) and compare them with the book's "
+                    "reference.")
+    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    args = parser.parse_args(argv)
+    got = compute()
+    if args.json:
+        print(json.dumps({"fingerprints": got, "kernel_path": numerics.kernel_path()}))
+        return 0
+    print(numerics.describe())
+    same = all(got[k] == PUBLISHED[k] for k in got)
+    for k, v in got.items():
+        print(f"  {k:<10} {v}  {'= reference' if v == PUBLISHED[k] else 'differs'}")
+    print("These are the book's reference numbers." if same else
+          "These differ from the book's reference numbers"
+          + (": please report it, with the lines above." if numerics.guaranteed() else
+             " (expected outside reference numerics on x86-64)."))
+    return 0 if same or not numerics.guaranteed() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

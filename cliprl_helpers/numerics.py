@@ -1,0 +1,271 @@
+"""Reference numerics: the same bits on every x86-64 CPU, and a record of how a number was made.
+
+CPU floating-point kernels differ by machine. MKL picks an AVX2 or AVX-512 code path and
+reduces in a different order on each; ATen (torch's own kernels) is compiled once per CPU
+capability (``default``, ``avx2``, ``avx512``) and picks the widest the CPU has, with fused
+multiply-adds where the capability allows them; oneDNN has code paths of its own. A chaotic
+computation (300 Adam steps of an alignment, a DQN run) turns a last-bit difference into a
+different result, so without a pin the book's numbers would change with the reader's CPU.
+
+**Reference mode** (the default) pins one numeric path before torch computes anything:
+
+* ``MKL_CBWR=COMPATIBLE``: MKL's conditional numerical reproducibility on its SSE2 code path,
+  the one branch MKL honours on every x86-64 CPU. (``MKL_CBWR=AVX2`` is honoured on Intel
+  CPUs only: on AMD, MKL silently runs its automatic branch instead, see
+  :func:`mkl_branch`.)
+* ``ATEN_CPU_CAPABILITY=default``: torch's kernels compiled for the x86-64 baseline, which
+  every x86-64 CPU runs the same way (no FMA contraction, no vector-width-dependent sums).
+* oneDNN off (``torch.backends.mkldnn.enabled = False``; ``ONEDNN_MAX_CPU_ISA=SSE41`` in case
+  anything reaches it anyway).
+* one thread (:mod:`cliprl_helpers.threads`).
+
+Importing :mod:`cliprl_helpers` calls :func:`pin`; it sets the environment variables for this
+process *and every process it starts* (notebook kernels, papermill runs, local Dask
+workers), and checks that they took effect. They cannot take effect once torch has computed
+something (its kernel choice is made on first use): then :func:`pin` raises ``RuntimeError``
+saying what to do, rather than computing on another path while claiming the reference one.
+
+**Native mode** (``CLIPRL_NUMERICS=native``) leaves torch's own choices alone: faster on
+some CPUs, and the numbers then depend on the machine (and on ``ATEN_CPU_CAPABILITY``,
+``MKL_ENABLE_INSTRUCTIONS``, ``ONEDNN_MAX_CPU_ISA`` if set). Caches and results record the
+mode (:func:`cache_tag`, :func:`provenance`), so numbers of the two modes, or of two native
+machines, never mix.
+
+The guarantee covers x86-64 CPUs, Intel and AMD, with or without AVX2 or AVX-512.
+``tests/test_numerics.py`` proves it on one machine by computing the sentence embeddings,
+an alignment and a small experiment under the native path and under every lower kernel path
+the machine can emulate (``MKL_ENABLE_INSTRUCTIONS``, ``ONEDNN_MAX_CPU_ISA``, and glibc's
+``GLIBC_TUNABLES`` hiding AVX2 and FMA from its maths library), and checks that the same
+computation without the pins does change with the kernel path. Other architectures (an ARM
+laptop) compute on their own path: their numbers may differ in the last bits and, through
+chaotic training, beyond (:func:`guaranteed` is False there).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+ENV_VAR = "CLIPRL_NUMERICS"
+MODES = ("reference", "native")
+#: Bump when the reference path changes (part of every cache key made in reference mode).
+REFERENCE_VERSION = 1
+#: What reference mode puts in the environment before torch computes.
+REFERENCE_ENV = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "default",
+                 "ONEDNN_MAX_CPU_ISA": "SSE41"}
+#: Environment variables that select kernel paths (recorded in native mode's cache tag).
+KERNEL_ENV = ("MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "ATEN_CPU_CAPABILITY",
+              "ONEDNN_MAX_CPU_ISA", "GLIBC_TUNABLES")
+#: MKL's branch constants (``mkl_cbwr_get``), by name.
+MKL_BRANCHES = {0: "off", 1: "off", 2: "AUTO", 3: "COMPATIBLE", 4: "SSE2", 6: "SSSE3",
+                7: "SSE4_1", 8: "SSE4_2", 9: "AVX", 10: "AVX2", 11: "AVX512_MIC",
+                12: "AVX512", 13: "AVX512_MIC_E1", 14: "AVX512_E1"}
+
+_pinned: str | None = None
+
+
+def requested_mode() -> str:
+    """The mode asked for by ``CLIPRL_NUMERICS`` (default ``"reference"``)."""
+    return check_mode(os.environ.get(ENV_VAR, "reference"))
+
+
+def check_mode(mode) -> str:
+    if mode not in MODES:
+        raise ValueError(f"{ENV_VAR} must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+
+
+def pin(mode: str | None = None) -> str:
+    """Put this process (and the processes it starts) on ``mode``'s numeric path; returns
+    the mode. Call before torch computes anything (importing the package does).
+
+    Raises ``ValueError`` for an unknown mode or a second, different mode in one process,
+    and ``RuntimeError`` when reference numerics cannot take effect because torch has
+    already chosen its kernels.
+    """
+    global _pinned
+    mode = requested_mode() if mode is None else check_mode(mode)
+    if _pinned is not None:
+        if mode != _pinned:
+            raise ValueError(f"this process already computes in {_pinned} numerics; the "
+                             f"mode cannot change once torch has computed (start a new "
+                             f"process with {ENV_VAR}={mode})")
+        return mode
+    os.environ[ENV_VAR] = mode  # processes started from here compute the same way
+    if mode == "reference":
+        os.environ.update(REFERENCE_ENV)
+    import torch
+
+    if mode == "reference":
+        torch.backends.mkldnn.enabled = False
+        problems = reference_problems()
+        if problems:
+            raise RuntimeError(
+                "reference numerics could not be pinned: " + "; ".join(problems) + ". Torch "
+                "chooses its kernels when it first computes, so import cliprl_helpers before "
+                "any torch computation (or start Python with " +
+                " ".join(f"{k}={v}" for k, v in REFERENCE_ENV.items()) + "), or set "
+                f"{ENV_VAR}=native to compute with this machine's own kernels")
+    _pinned = mode
+    return mode
+
+
+def mode() -> str:
+    """The mode this process computes in (pinning the requested one if nothing did yet)."""
+    return _pinned if _pinned is not None else pin()
+
+
+def reference_problems() -> list[str]:
+    """What differs from the reference path in this process (``[]``: nothing)."""
+    import torch
+
+    problems = []
+    cap = aten_capability()
+    if cap != "DEFAULT":
+        problems.append(f"torch's CPU capability is {cap}, not DEFAULT")
+    branch = mkl_branch()
+    if branch not in (None, "COMPATIBLE"):
+        problems.append(f"MKL's reproducibility branch is {branch}, not COMPATIBLE")
+    if torch.backends.mkldnn.enabled:
+        problems.append("oneDNN is enabled")
+    return problems
+
+
+def aten_capability() -> str:
+    """The CPU capability torch's kernels run at (``DEFAULT``, ``AVX2``, ``AVX512``, ...)."""
+    import torch
+
+    return str(torch.backends.cpu.get_cpu_capability())
+
+
+@lru_cache(maxsize=1)
+def _libtorch():
+    import torch
+
+    path = Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"
+    try:
+        return ctypes.CDLL(str(path))
+    except OSError:
+        return None
+
+
+def mkl_branch() -> str | None:
+    """MKL's current code branch for reproducibility (``"COMPATIBLE"``, ``"AUTO"``,
+    ``"off"``, ...), or None where torch has no MKL (ARM, macOS)."""
+    lib = _libtorch()
+    fn = getattr(lib, "mkl_serv_cbwr_get", None) if lib is not None else None
+    if fn is None:
+        return None
+    fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+    value = fn(1)  # MKL_CBWR_BRANCH
+    return MKL_BRANCHES.get(value, str(value))
+
+
+def guaranteed() -> bool:
+    """True where this process's numbers are the book's reference bits: reference mode on
+    an x86-64 CPU. Elsewhere results may differ from the published ones."""
+    return mode() == "reference" and platform.machine().lower() in ("x86_64", "amd64")
+
+
+@lru_cache(maxsize=1)
+def cpu() -> dict:
+    """The CPU: ``{"model", "vendor", "isa"}`` (isa: the vector extensions it has)."""
+    info = {"model": platform.processor() or platform.machine(), "vendor": "", "isa": []}
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return info
+    fields = {}
+    for line in text.splitlines():
+        if ":" in line:
+            k, v = (s.strip() for s in line.split(":", 1))
+            fields.setdefault(k, v)
+    flags = set(fields.get("flags", fields.get("Features", "")).split())
+    isa = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "amx_tile", "asimd", "sve"]
+    info.update(model=fields.get("model name", info["model"]),
+                vendor=fields.get("vendor_id", fields.get("CPU implementer", "")),
+                isa=[f for f in isa if f in flags])
+    return info
+
+
+def kernel_path() -> dict:
+    """Everything that selects this process's kernels: the mode, torch's capability, MKL's
+    branch, the kernel-selecting environment variables and the CPU."""
+    return {"mode": mode(), "aten_capability": aten_capability(), "mkl_branch": mkl_branch(),
+            "env": {k: os.environ[k] for k in KERNEL_ENV if k in os.environ},
+            "machine": platform.machine(), "cpu": cpu()}
+
+
+def cache_tag() -> str:
+    """Part of every cache key (:func:`cliprl_helpers.artifacts.cache_key`): results made on
+    one numeric path are never read back on another. ``reference-<version>`` in reference
+    mode on x86-64 (the same on every such CPU); in native mode, or off x86-64, a hash of
+    :func:`kernel_path` (so a cache shared by different machines keeps their numbers
+    apart)."""
+    if guaranteed():
+        return f"reference-{REFERENCE_VERSION}"
+    blob = json.dumps(kernel_path(), sort_keys=True).encode()
+    return f"{mode()}-{hashlib.sha256(blob).hexdigest()[:12]}"
+
+
+def describe() -> str:
+    """One line for pages and logs: how this process computes."""
+    c = cpu()
+    where = f"{c['model']} ({platform.machine()})"
+    if guaranteed():
+        return (f"reference numerics (MKL COMPATIBLE branch, torch kernels at DEFAULT "
+                f"capability, oneDNN off, 1 thread) on {where}: the same bits on every "
+                f"x86-64 CPU")
+    return (f"{mode()} numerics (torch capability {aten_capability()}, MKL branch "
+            f"{mkl_branch()}) on {where}: numbers may differ on other machines")
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10)
+        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _library_versions() -> dict:
+    import re
+
+    import torch
+
+    shown = torch.__config__.show()
+    mkl = re.search(r"Math Kernel Library Version ([0-9][0-9.]*)", shown)
+    dnn = re.search(r"MKL-DNN v([^\s]+)", shown)
+    return {"torch": torch.__version__, "mkl": mkl.group(1) if mkl else None,
+            "onednn": dnn.group(1) if dnn else None}
+
+
+def provenance() -> dict:
+    """How this process computes its numbers, for the file beside a result table: package
+    and trainer versions, git commit (when in a checkout), library versions, CPU, numerics
+    mode and kernel path, threads."""
+    import sys
+
+    import torch
+
+    from . import __version__
+    from .artifacts import project_root
+    from .dqn import TRAINER_VERSION
+
+    return {"package_version": __version__, "trainer_version": TRAINER_VERSION,
+            "git_commit": _git_commit(project_root(Path(__file__).parent)),
+            **_library_versions(), "python": sys.version.split()[0],
+            "numerics": mode(), "cache_tag": cache_tag(), "guaranteed": guaranteed(),
+            "kernel_path": kernel_path(), "threads": torch.get_num_threads(),
+            "description": describe()}
