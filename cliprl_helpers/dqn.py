@@ -11,10 +11,12 @@ population.
 
 **Determinism.** For a given seed the numbers do not depend on anything else: an agent trained
 alone, in a population of 2 or 40, or inside everything a grid size needs, converges at the
-same step with bit-identical weights, at any thread count (``tests/test_determinism.py`` runs
-these to convergence on 25x25). What makes that true: per-agent random streams, kernels that
-compute every agent's numbers on the same code path (the row padding explained in
-:mod:`cliprl_helpers.qnet`), and torch pinned to a fixed thread count
+same step with bit-identical weights, in any process, Dask worker and, in the default reference
+numerics, on any x86-64 CPU (``tests/test_determinism.py`` runs these to convergence on 25x25;
+``tests/test_numerics.py`` under emulated kernel paths). What makes that true: per-agent random
+streams, kernels that compute every agent's numbers on the same code path (the row padding
+explained in :mod:`cliprl_helpers.qnet`), one numeric path for every CPU
+(:mod:`cliprl_helpers.numerics`) and torch pinned to one thread
 (:mod:`cliprl_helpers.threads`).
 
 The target network enters the TD target only through ``max_a q_target(s', a)``, so the trainer
@@ -38,6 +40,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import checks
+from .adam import FlatAdam  # noqa: F401  (re-exported: tests and the bench use dqn.FlatAdam)
 from .envs import STEP_REWARD, BatchedGoalGrid
 from .grid import cell_indices, check_cell, check_size
 from .qnet import (  # noqa: F401  (re-exported: chapters use dqn.init_params, ...)
@@ -55,6 +58,7 @@ from .tasks import optimal_action_mask
 
 #: Part of every cache key of trained results; bump it when a change to the trainer can
 #: change its numbers (even by rounding), so cached policies and tables are not reused.
+#: 4: reference numerics (:mod:`cliprl_helpers.numerics`).
 TRAINER_VERSION = 4
 INIT_MODES = ("shared", "independent")
 # stream ids of the per-agent random streams
@@ -150,41 +154,6 @@ def optimal_fraction(params: dict[str, torch.Tensor], masks: torch.Tensor,
     return _Evaluator(params, masks, non_goal)()
 
 
-class FlatAdam:
-    """Adam (torch's fused CPU kernel, default betas and eps) on one flat ``(P, width)``
-    tensor, called directly: the numbers of ``torch.optim.Adam(fused=True)`` without its
-    per-step Python work. Rows are agents, so agents can be frozen and dropped.
-    """
-
-    betas, eps = (0.9, 0.999), 1e-8
-
-    def __init__(self, flat: torch.Tensor, lr: float):
-        self.lr = float(lr)
-        self.exp_avg = torch.zeros_like(flat)
-        self.exp_avg_sq = torch.zeros_like(flat)
-        self.step_t = torch.zeros((), dtype=torch.float32)
-
-    def step(self, flat: torch.Tensor, grad: torch.Tensor) -> None:
-        self.step_t += 1
-        torch._fused_adam_([flat], [grad], [self.exp_avg], [self.exp_avg_sq], [],
-                           [self.step_t], amsgrad=False, lr=self.lr, beta1=self.betas[0],
-                           beta2=self.betas[1], weight_decay=0.0, eps=self.eps,
-                           maximize=False, grad_scale=None, found_inf=None)
-
-    def freeze(self, rows: torch.Tensor) -> None:
-        """Stop moving the weights of ``rows`` ``(P,)`` bool, from now on.
-
-        Their loss weight is already 0, so their gradients are exactly 0; zeroing their first
-        moment makes every later update ``-lr * 0 / (sqrt(v) + eps) = 0``, so their weights
-        stay bit-for-bit what they were at convergence.
-        """
-        self.exp_avg[rows] = 0.0
-
-    def select(self, keep: torch.Tensor) -> None:
-        """Keep only the rows where ``keep`` ``(P,)`` is True."""
-        self.exp_avg, self.exp_avg_sq = self.exp_avg[keep].clone(), self.exp_avg_sq[keep].clone()
-
-
 class _Evaluator:
     """The exact convergence metric with reused work buffers (the Q table of every agent):
     greedy action per cell, checked against the optimal-action masks."""
@@ -252,8 +221,8 @@ class _Population:
     def _build(self) -> None:
         """(Re)create the optimizer, gradient buffer and evaluator for the current rows.
 
-        One fused Adam over the one flat buffer: every element of every agent takes the
-        kernel's vectorised path (rows are padded, see :mod:`cliprl_helpers.qnet`).
+        One Adam over the one flat buffer (:class:`FlatAdam`): one call updates every weight
+        of every agent.
         """
         flat = self.nets.flat
         self.grads = Nets(torch.zeros_like(flat), self.nets.n_cells, self.nets.hidden)

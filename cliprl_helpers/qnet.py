@@ -7,14 +7,16 @@ A population of ``P`` networks lives in **one flat buffer** of shape ``(P, width
 (:class:`Nets`); ``W1``, ``b1``, ``W2`` and ``b2`` are views into it. Two reasons:
 
 * one optimizer step updates every weight of every agent with one kernel call;
-* every agent's row is padded to a multiple of 16 floats (and of the hidden width), so the
-  elementwise kernels that update it (Adam's fused CPU kernel in particular) take their
-  vectorised path for *every* element. Without padding, the elements left over at the end of
-  a tensor take a scalar path that rounds differently, so an agent trained alone (4 elements
-  of ``b2``) and the same agent in a population (``4 * P`` elements) drift apart by 1e-9 after
-  one update and end up converging at different steps. With it, an agent's numbers do not
-  depend on the population it trains in, nor on the thread count (tests check both, to the
-  bit, on full runs).
+* every agent's row is padded to a multiple of 16 floats (and of the hidden width), so every
+  elementwise kernel that updates it takes the same path for *every* element. This mattered
+  for torch's fused Adam kernel, whose scalar path for the elements left over at the end of a
+  tensor rounded differently from its vectorised one: an agent trained alone (4 elements of
+  ``b2``) and the same agent in a population (``4 * P`` elements) drifted apart by 1e-9 after
+  one update. The trainer's Adam is now made of single IEEE operations
+  (:class:`cliprl_helpers.dqn.FlatAdam`), the same at any position, so the padding is a
+  safeguard for whatever kernel comes next. An agent's numbers do not depend on the
+  population it trains in, nor on the thread count (tests check both, to the bit, on full
+  runs).
 
 Parameter dicts as the rest of the package sees them:
 ``{"W1": (P, n*n, H), "b1": (P, H), "W2": (P, H, 4), "b2": (P, 4)}``.

@@ -1,5 +1,7 @@
 """Same seed, same numbers: whatever the population, thread count or process (chapter 2).
 
+(Whatever the CPU: ``tests/test_numerics.py``.)
+
 The reference is a population of 40 agents (the paper's 4 base tasks x 10 trials) on 25x25,
 trained to convergence. Every other way of training the same agents must give the same
 steps-to-converge and bit-identical weights: alone, in populations of other sizes (which
@@ -15,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from cliprl_helpers import dqn, threads
+from cliprl_helpers import dqn, numerics, threads
 from cliprl_helpers.base_policies import agent_seed
 from cliprl_helpers.tasks import paper_tasks
 
@@ -68,6 +70,8 @@ def test_other_populations_give_the_same_agents(population, agents):
 
 
 def test_two_threads_in_another_process_give_the_same_numbers(population, tmp_path):
+    """Two threads need native numerics (reference numerics compute on one); the trainer's
+    operations are the same on every kernel path, so the numbers still do not move."""
     agents = [0, 1, 2, 3, 4, 5, 6, 7]
     code = (
         "import json, sys, torch\n"
@@ -78,7 +82,8 @@ def test_two_threads_in_another_process_give_the_same_numbers(population, tmp_pa
         "torch.save(r.params, {!r})\n"
         "print(json.dumps(r.steps_to_converge.tolist()))\n"
     ).format(os.path.dirname(__file__), agents, str(tmp_path / "p.pt"))
-    env = {**os.environ, threads.ENV_VAR: "2"}
+    env = {k: v for k, v in os.environ.items() if k not in numerics.REFERENCE_ENV}
+    env.update({threads.ENV_VAR: "2", numerics.ENV_VAR: "native"})
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout
     steps = json.loads(out.strip().splitlines()[-1])

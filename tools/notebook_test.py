@@ -2,6 +2,7 @@
 built from those executions.
 
     python tools/notebook_test.py prepare   # print the notebooks nbval should run
+    python tools/notebook_test.py foreign   # print the copies the foreign-kernel run uses
     python tools/notebook_test.py stage     # lay out _build/staged/ from nbval's executions
 
 ``prepare``: a chapter whose stored defaults are heavy lists smaller parameters in its
@@ -9,6 +10,12 @@ metadata (``"cliprl": {"test_parameters": {...}}``); for it, papermill writes a 
 copy ``notebooks/.test-<name>.ipynb`` (not executed; its stored outputs, which nbval compares,
 are kept). The notebooks to run are printed one per line: the copy where there is one, else
 the chapter itself.
+
+``foreign``: the chapters whose compared outputs come from :func:`cliprl_helpers.reference.check`
+run once more with the reference pins off (``make nbval-foreign``); their copies
+``notebooks/.foreign-<name>.ipynb`` have the test parameters and send any sweep they start to
+``runs/quick-foreign`` (a sweep in native numerics must not share run folders with the
+reference run beside it).
 
 While nbval runs them, ``conftest.py`` writes each executed notebook, every output included,
 to ``_build/executed/<name>.ipynb``. ``stage`` copies the book's sources to ``_build/staged/``
@@ -30,6 +37,7 @@ NOTEBOOKS = ROOT / "notebooks"
 EXECUTED = ROOT / "_build" / "executed"
 STAGED = ROOT / "_build" / "staged"
 TEST_PREFIX = ".test-"
+FOREIGN_PREFIX = ".foreign-"
 
 
 def chapters() -> list[Path]:
@@ -51,6 +59,24 @@ def prepare() -> list[Path]:
             out.append(path)
             continue
         copy = path.with_name(TEST_PREFIX + path.name)
+        papermill.execute_notebook(str(path), str(copy), parameters=params,
+                                   prepare_only=True, progress_bar=False,
+                                   kernel_name="python3")
+        out.append(copy)
+    return out
+
+
+def foreign() -> list[Path]:
+    import papermill
+
+    out = []
+    for path in chapters():
+        if "reference.check(" not in path.read_text():
+            continue
+        params = test_parameters(path)
+        if "quick_out" in papermill.inspect_notebook(str(path)):
+            params["quick_out"] = "../runs/quick-foreign"
+        copy = path.with_name(FOREIGN_PREFIX + path.name)
         papermill.execute_notebook(str(path), str(copy), parameters=params,
                                    prepare_only=True, progress_bar=False,
                                    kernel_name="python3")
@@ -81,7 +107,9 @@ def stage() -> Path:
 if __name__ == "__main__":
     if sys.argv[1:] == ["prepare"]:
         print("\n".join(str(p.relative_to(ROOT)) for p in prepare()))
+    elif sys.argv[1:] == ["foreign"]:
+        print("\n".join(str(p.relative_to(ROOT)) for p in foreign()))
     elif sys.argv[1:] == ["stage"]:
         print(f"staged the book with nbval's executions in {stage().relative_to(ROOT)}/")
     else:
-        sys.exit("usage: python tools/notebook_test.py prepare|stage")
+        sys.exit("usage: python tools/notebook_test.py prepare|foreign|stage")
