@@ -7,15 +7,17 @@ import time
 
 import torch
 
-from . import dqn_speed, env_speed, grad_speed, sweep_speed
+from . import dqn_speed, env_speed, grad_speed, numerics_cost, sweep_speed
 from .fresh import in_fresh_process
 
 SPEEDUP_GOAL = 20.0  # at 40 agents, batched vs one at a time
 
 
 def main() -> None:
+    from cliprl_helpers import numerics
+
     print(f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} torch threads\n", flush=True)
+          f"{torch.get_num_threads()} torch threads; {numerics.describe()}\n", flush=True)
     t0 = time.perf_counter()
     print(env_speed.report(in_fresh_process(env_speed.bench_env)), flush=True)
     for size in (10, 25):
@@ -39,6 +41,7 @@ def main() -> None:
         print(grad_speed.report(in_fresh_process(grad_speed.bench_grad, size)), flush=True)
     for trials in (10, 30):
         print(sweep_speed.report(sweep_speed.bench_sweep(trials)), flush=True)
+    print(numerics_cost.report(numerics_cost.bench_numerics()), flush=True)
     print(f"benchmarks took {time.perf_counter() - t0:.0f} s")
 
 

@@ -268,14 +268,18 @@ def execute(run: Run, root: Path) -> dict:
 @contextlib.contextmanager
 def _environment(run: Run):
     """This process's environment while ``run`` trains and its kernel (which inherits it)
-    runs: ``CLIPRL_ARTIFACTS`` set to the run's cache, and without figures
-    ``MPLBACKEND=agg`` (``plt.show()`` then renders nothing into the notebook, which saved
-    3.4 s of a chapter 5 run's 15 s). The previous values come back afterwards."""
+    runs: ``CLIPRL_ARTIFACTS`` set to the run's cache, ``CLIPRL_RECORD_CHECKS`` unset (a
+    sweep's runs never record the book's references, even when ``make store`` runs one), and
+    without figures ``MPLBACKEND=agg`` (``plt.show()`` then renders nothing into the notebook,
+    which saved 3.4 s of a chapter 5 run's 15 s). The previous values come back afterwards."""
+    from .reference import RECORD_ENV
+
     values = {"CLIPRL_ARTIFACTS": run.artifacts or None,
               "MPLBACKEND": None if run.figures else "agg"}
     values = {k: v for k, v in values.items() if v is not None}
-    before = {k: os.environ.get(k) for k in values}
+    before = {k: os.environ.get(k) for k in [*values, RECORD_ENV]}
     os.environ.update(values)
+    os.environ.pop(RECORD_ENV, None)  # a sweep's runs never record published references
     try:
         yield
     finally:

@@ -279,11 +279,19 @@ def gather(todo: list[Run], out: Path) -> list[Path]:
             tables.append(t)
         name = "summary.csv" if ch == "05" else f"summary-ch{ch}.csv"
         written.append(write_csv(pd.concat(tables, ignore_index=True), out / name))
-        prov = out / name.replace("summary", "provenance").replace(".csv", ".json")
+        prov = provenance_file(out / name)
         atomic_write(prov, json.dumps(provenance(mine, name), indent=1,
                                       sort_keys=True).encode())
         written.append(prov)
     return written
+
+
+def provenance_file(summary_csv: str | Path) -> Path:
+    """The provenance file beside a summary: ``summary.csv`` -> ``provenance.json``,
+    ``summary-ch07.csv`` -> ``provenance-ch07.json``."""
+    summary_csv = Path(summary_csv)
+    return summary_csv.with_name(summary_csv.name.replace("summary", "provenance")
+                                 .replace(".csv", ".json"))
 
 
 def provenance(finished: list[Run], summary: str) -> dict:
@@ -308,19 +316,25 @@ def provenance(finished: list[Run], summary: str) -> dict:
     }
 
 
+def _short_commit(commit) -> str:
+    if not commit:
+        return "unknown"
+    commit = str(commit)
+    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
+
+
 def describe_provenance(path: str | Path) -> str:
-    """One sentence on how a summary's numbers were computed, from its provenance file
-    (``""`` when there is none)."""
+    """How a summary's numbers were computed, as a clause, from its provenance file."""
     try:
         info = json.loads(Path(path).read_text())
     except (OSError, ValueError):
-        return ""
+        return f"with no record of how its numbers were computed ({Path(path).name} missing)"
     mode = "/".join(info.get("numerics", [])) or "unrecorded"
     sure = ("the same bits on every x86-64 CPU" if info.get("guaranteed") else
             "numbers may differ on other machines")
     return (f"computed in {mode} numerics ({sure}) on {', '.join(info.get('cpus', []))}, "
             f"package {info.get('package_version')}, trainer version "
-            f"{info.get('trainer_version')}, commit {str(info.get('git_commit'))[:12]}, "
+            f"{info.get('trainer_version')}, commit {_short_commit(info.get('git_commit'))}, "
             f"torch {info.get('torch')}")
 
 

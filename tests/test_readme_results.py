@@ -43,3 +43,24 @@ def test_the_block_is_the_books_headline_of_the_summary(tmp_path):
     assert "more training steps" in text and "summary.csv: grid sizes [8, 10, 15]" in text
     missing = readme_results.main([str(tmp_path / "none.csv"), str(tmp_path / "README.md")])
     assert missing == 0 and not (tmp_path / "README.md").exists()
+
+
+def test_the_block_says_how_the_numbers_were_computed(tmp_path):
+    import json
+
+    import pandas as pd
+
+    rows = [{"grid_size": 8, "target_reading": "as_printed", "trial": t, "method": m,
+             "steps_to_converge": 1000 + 10 * t, "censored": False, "resolution": 128}
+            for t in range(3) for m in ("algorithm1", "algorithm2")]
+    csv = tmp_path / "summary.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    assert "with no record of how its numbers were computed (provenance.json missing)" \
+        in readme_results.block(csv)
+    (tmp_path / "provenance.json").write_text(json.dumps({
+        "numerics": ["reference"], "guaranteed": True, "cpus": ["Some CPU"],
+        "package_version": "0.1.0", "trainer_version": 4, "git_commit": "0123456789abcdef",
+        "torch": "2.13.0+cpu"}))
+    text = readme_results.block(csv)
+    assert "computed in reference numerics (the same bits on every x86-64 CPU) on Some CPU, " \
+           "package 0.1.0, trainer version 4, commit 0123456789ab, torch 2.13.0+cpu" in text

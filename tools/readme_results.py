@@ -3,7 +3,8 @@
 The README is not rebuilt with the book, yet it should say what the book found without a
 number typed by hand. This tool computes the same sentences as the book's first page
 (:func:`cliprl_helpers.stats.headline` of :func:`cliprl_helpers.stats.verdict`) from the
-sweep's ``runs/summary.csv`` and writes them between the README's two result markers;
+sweep's ``runs/summary.csv`` (and, beside it, ``provenance.json``: how the numbers were
+computed) and writes them between the README's two result markers;
 everything else in the README is left as it is.
 
     python tools/readme_results.py runs/summary.csv README.md
@@ -26,7 +27,9 @@ def block(summary_csv: Path) -> str:
 
     table = pd.read_csv(summary_csv)
     verdicts = stats.verdict(table, experiment.resolution_of(table))
-    return stats.headline(verdicts, f"the sweep's {sweep.describe_source(table, summary_csv)}")
+    made = sweep.describe_provenance(sweep.provenance_file(summary_csv))
+    return stats.headline(verdicts, f"the sweep's {sweep.describe_source(table, summary_csv)}; "
+                                    f"{made}")
 
 
 def replace(text: str, new: str) -> str:
