@@ -53,13 +53,15 @@ def artifacts_dir() -> Path:
     return Path(env) if env else project_root() / "artifacts"
 
 
-def cache_key(config: Any) -> str:
+def cache_key(config: Any, numerics: str | None = None) -> str:
     """A short stable hash of a JSON-serialisable config (dict keys sorted) and of the numeric
-    path of this process (:func:`cliprl_helpers.numerics.cache_tag`): a result computed with
-    other kernels (native mode, another machine's native kernels) is never read back."""
+    path of this process (``numerics``, default :func:`cliprl_helpers.numerics.cache_tag`): a
+    result computed with other kernels (native mode, another machine's native kernels) is never
+    read back. Trained policies pass :func:`cliprl_helpers.numerics.trainer_tag` (the trainer's
+    bits do not depend on the kernels)."""
     from .numerics import cache_tag
 
-    blob = json.dumps({"config": config, "numerics": cache_tag()}, sort_keys=True,
+    blob = json.dumps({"config": config, "numerics": numerics or cache_tag()}, sort_keys=True,
                       separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -20,6 +20,7 @@ import torch
 from . import artifacts
 from .dqn import PARAM_NAMES, TRAINER_VERSION, DQNConfig, init_params, init_seeds, train_population
 from .grid import check_cell, check_size
+from .numerics import trainer_tag
 
 
 def agent_seed(trial_seed: int, role: str, index: int) -> int:
@@ -150,7 +151,8 @@ def train_base_policies(size: int, bases: dict[str, tuple[int, int]], trial_seed
     cache_dir = Path(cache_dir) if cache_dir is not None else artifacts.artifacts_dir()
     goals, N = list(bases.values()), len(bases)
     names = {s: f"base-n{size}-s{s}-"
-                + artifacts.cache_key(_trial_config(size, bases, s, cfg, init_mode))
+                + artifacts.cache_key(_trial_config(size, bases, s, cfg, init_mode),
+                                      trainer_tag())
              for s in trial_seeds}
 
     loaded: dict[int, tuple[dict, dict]] = {}

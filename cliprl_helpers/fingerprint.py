@@ -1,4 +1,4 @@
-"""Three SHA-256s that identify the numbers a machine computes: ``python -m
+"""Four SHA-256s that identify the numbers a machine computes: ``python -m
 cliprl_helpers.fingerprint``.
 
 * ``embeddings``: the float32 bytes of the sentence embeddings of the paper's six
@@ -6,7 +6,11 @@ cliprl_helpers.fingerprint``.
 * ``alignment``: the float32 bytes of trial 0's trained alignment (its state dict, keys
   sorted) in ``run_grid(8, n_trials=2)``;
 * ``steps``: ``run_grid(8, n_trials=2).table`` sorted by method and trial, columns
-  ``method, trial, steps_to_converge``, written with ``to_csv(index=False)``.
+  ``method, trial, steps_to_converge``, written with ``to_csv(index=False)``;
+* ``trainer``: the float32 bytes of that run's trained base policies (``W1, b1, W2, b2`` of
+  both trials): the DQN trainer alone, which uses no CPU-dependent kernel
+  (:mod:`cliprl_helpers.qnet`, :mod:`cliprl_helpers.adam`) and so gives these bits in native
+  numerics too.
 
 In reference numerics (:mod:`cliprl_helpers.numerics`) they are the same on every x86-64
 CPU and equal :data:`PUBLISHED`; ``tests/test_numerics.py`` computes them under every
@@ -28,8 +32,9 @@ INSTRUCTIONS = ("top left first", "top left second", "top right first", "top rig
 #: The fingerprints of the reference numerics (see the module docstring).
 PUBLISHED = {
     "embeddings": "84dd6b15ef26e73dbe5dfb4edb6cc5bf6a95b333e499c990f3b912d6762c1ca1",
-    "alignment": "1a058f90ed9023aacac5d771bbe06f320cf0c00445cdbb2ca36dfa4f496ae594",
-    "steps": "c86531918a3e9f0583a7d29e06c5bfbdb782fa4e719d98e32aae98e43d03e7e3",
+    "alignment": "bb5364aaafd9762a17ee8cdf11ee60ed724a5da445f855181ca8968ed58226fa",
+    "steps": "b9b6bf994ff86892d40c3697ff37697a243d674de8cbb7ef569e412c98dc45f5",
+    "trainer": "6bf234abc94071940af50ac06a9564bfd939d8283a64f55baa27460e388c32a9",
 }
 
 
@@ -38,7 +43,8 @@ def _sha(blob: bytes) -> str:
 
 
 def compute() -> dict:
-    """``{"embeddings", "alignment", "steps"}`` SHA-256s, computed in a temporary cache."""
+    """``{"embeddings", "alignment", "steps", "trainer"}`` SHA-256s, computed in a temporary
+    cache."""
     import numpy as np
 
     from .experiment import run_grid
@@ -64,8 +70,12 @@ def compute() -> dict:
                      for k in sorted(state))
     table = result.table.sort_values(["method", "trial"])[
         ["method", "trial", "steps_to_converge"]]
+    from .dqn import PARAM_NAMES
+
+    bases = b"".join(result.bases.params[k].float().contiguous().numpy().tobytes()
+                     for k in PARAM_NAMES)
     return {"embeddings": _sha(emb.tobytes()), "alignment": _sha(align),
-            "steps": _sha(table.to_csv(index=False).encode())}
+            "steps": _sha(table.to_csv(index=False).encode()), "trainer": _sha(bases)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m cliprl_helpers.fingerprint",
         description="Compute the SHA-256 fingerprints of this machine's numbers (embeddings, "
-                    "an alignment, a small experiment) and compare them with the book's "
-                    "reference.")
+                    "an alignment, a small experiment, the trainer) and compare them with the "
+                    "book's reference.")
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     args = parser.parse_args(argv)
     got = compute()

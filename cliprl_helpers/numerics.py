@@ -214,6 +214,18 @@ def cache_tag() -> str:
     return f"{mode()}-{hashlib.sha256(blob).hexdigest()[:12]}"
 
 
+def trainer_tag() -> str:
+    """The part of a cache key of *trained policies* (:mod:`cliprl_helpers.training`,
+    :mod:`cliprl_helpers.base_policies`): the DQN trainer uses no CPU-dependent kernel (its
+    output layer and Adam are exact compiled loops, everything else elementwise IEEE
+    arithmetic and index operations), so on x86-64 it computes the same bits in either mode and
+    on every kernel path (``tests/test_numerics.py`` checks it) and its results are shared
+    between them. Elsewhere (untested) they stay apart, under :func:`cache_tag`."""
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        return f"exact-trainer-{REFERENCE_VERSION}"
+    return cache_tag()
+
+
 def describe() -> str:
     """One line for pages and logs: how this process computes."""
     c = cpu()

@@ -18,6 +18,18 @@ A population of ``P`` networks lives in **one flat buffer** of shape ``(P, width
   population it trains in, nor on the thread count (tests check both, to the bit, on full
   runs).
 
+**The forward pass is exact.** The output layer ``q = b2 + h @ W2`` is computed by a small
+compiled kernel (:func:`q_from_hidden`, :func:`q_of_cells`; numba, no ``fastmath``) that adds
+the 32 products of each Q-value one after the other, in one fixed order, each a separately
+rounded float32 multiply and add. Every other operation of the trainer is elementwise IEEE
+arithmetic, an index operation, a max or an argmax. So the trainer's numbers do not depend on
+the CPU's kernels at all: torch's ``baddbmm`` goes through MKL, whose summation order and use
+of fused multiply-adds depend on the CPU and the reproducibility mode (in the reference
+numerics of :mod:`cliprl_helpers.numerics` it happened to give the same bits as this kernel;
+``tests/test_dqn.py`` checks the kernel against the sum written out in numpy). Only where a
+gradient must flow through the network (:func:`td_gradients_autograd`, a test reference)
+does ``baddbmm`` remain.
+
 Parameter dicts as the rest of the package sees them:
 ``{"W1": (P, n*n, H), "b1": (P, H), "W2": (P, H, 4), "b2": (P, 4)}``.
 """
@@ -25,7 +37,9 @@ Parameter dicts as the rest of the package sees them:
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
+import numpy as np
 import torch
 
 from . import checks
@@ -82,6 +96,8 @@ class Nets:
             "W2": flat[:, (n_cells + 1) * H:self.b2_at].view(P, N_ACTIONS, H).transpose(1, 2),
             "b2": flat[:, self.b2_at:self.b2_at + N_ACTIONS],
         }
+        #: ``(P, 4, H)`` the rows of ``W2`` transposed, as stored
+        self.w2t = flat[:, (n_cells + 1) * H:self.b2_at].view(P, N_ACTIONS, H)
         self.base = torch.arange(P).unsqueeze(1) * self.rows_per_agent  # (P, 1)
 
     @staticmethod
@@ -120,9 +136,8 @@ class Nets:
 
     def q(self, cells: torch.Tensor) -> torch.Tensor:
         """Q-values of cells ``(P, B)``: ``(P, B, 4)`` (same numbers as :func:`q_values`)."""
-        p = self.params
-        h = torch.relu(self.lookup(cells)[1] + p["b1"].unsqueeze(1))
-        return torch.baddbmm(p["b2"].unsqueeze(1), h, p["W2"])
+        h = torch.relu(self.lookup(cells)[1] + self.params["b1"].unsqueeze(1))
+        return q_from_hidden(h, self.w2t, self.params["b2"])
 
 
 def check_params(params, name: str = "params") -> tuple[int, int, int]:
@@ -170,12 +185,17 @@ def init_params(size: int, hidden: int, seeds) -> dict[str, torch.Tensor]:
 
 
 def q_values(params: dict[str, torch.Tensor], cells: torch.Tensor) -> torch.Tensor:
-    """Q-values of cells ``(P, B)`` (int64) under per-agent params: ``(P, B, 4)``."""
+    """Q-values of cells ``(P, B)`` (int64) under per-agent params: ``(P, B, 4)``.
+
+    With parameters that require gradients, the output layer is torch's ``baddbmm`` (so
+    autograd can flow); otherwise the exact kernel of :func:`q_from_hidden`."""
     check_params(params)
     W1 = params["W1"]
     h = W1[torch.arange(W1.shape[0]).unsqueeze(1), cells]  # (P, B, H)
     h = torch.relu(h + params["b1"].unsqueeze(1))
-    return torch.baddbmm(params["b2"].unsqueeze(1), h, params["W2"])
+    if any(params[k].requires_grad for k in PARAM_NAMES):
+        return torch.baddbmm(params["b2"].unsqueeze(1), h, params["W2"])
+    return q_from_hidden(h, params["W2"].transpose(1, 2), params["b2"])
 
 
 def q_table(params: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -185,10 +205,88 @@ def q_table(params: dict[str, torch.Tensor]) -> torch.Tensor:
     return q_table_unchecked(params)
 
 
-def q_table_unchecked(params: dict[str, torch.Tensor]) -> torch.Tensor:
-    """:func:`q_table` without checking ``params``."""
-    h = torch.relu(params["W1"] + params["b1"].unsqueeze(1))
-    return torch.baddbmm(params["b2"].unsqueeze(1), h, params["W2"])
+def q_table_unchecked(params: dict[str, torch.Tensor],
+                      out: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`q_table` without checking ``params`` (into ``out`` if given)."""
+    return q_of_cells(params["W1"], params["b1"], params["W2"].transpose(1, 2), params["b2"],
+                      out)
+
+
+@lru_cache(maxsize=1)
+def _kernels():
+    """The compiled output-layer kernels (numba; compiled on first use, cached on disk)."""
+    import numba
+
+    jit = numba.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+
+    @jit
+    def hidden_q(h, w2t, b2, out):  # pragma: no cover - compiled
+        P, B, H = h.shape
+        for p in range(P):
+            for b in range(B):
+                q0, q1, q2, q3 = b2[p, 0], b2[p, 1], b2[p, 2], b2[p, 3]
+                for k in range(H):
+                    hk = h[p, b, k]
+                    q0 = q0 + hk * w2t[p, 0, k]
+                    q1 = q1 + hk * w2t[p, 1, k]
+                    q2 = q2 + hk * w2t[p, 2, k]
+                    q3 = q3 + hk * w2t[p, 3, k]
+                out[p, b, 0], out[p, b, 1], out[p, b, 2], out[p, b, 3] = q0, q1, q2, q3
+
+    @jit
+    def cells_q(w1, b1, w2t, b2, out):  # pragma: no cover - compiled
+        P, S, H = w1.shape
+        zero = np.float32(0.0)
+        for p in range(P):
+            for s in range(S):
+                q0, q1, q2, q3 = b2[p, 0], b2[p, 1], b2[p, 2], b2[p, 3]
+                for k in range(H):
+                    hk = w1[p, s, k] + b1[p, k]
+                    if hk < zero:
+                        hk = zero
+                    q0 = q0 + hk * w2t[p, 0, k]
+                    q1 = q1 + hk * w2t[p, 1, k]
+                    q2 = q2 + hk * w2t[p, 2, k]
+                    q3 = q3 + hk * w2t[p, 3, k]
+                out[p, s, 0], out[p, s, 1], out[p, s, 2], out[p, s, 3] = q0, q1, q2, q3
+
+    return hidden_q, cells_q
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().numpy()
+
+
+def q_from_hidden(h: torch.Tensor, w2t: torch.Tensor, b2: torch.Tensor,
+                  out: torch.Tensor | None = None) -> torch.Tensor:
+    """The output layer, exactly: ``q[p, b, a] = (((b2[p, a] + h[p, b, 0] * W2[p, 0, a]) +
+    h[p, b, 1] * W2[p, 1, a]) + ...)``, one float32 multiply and add at a time, in this order.
+
+    Args:
+        h: ``(P, B, H)`` float32 hidden activations.
+        w2t: ``(P, 4, H)`` ``W2`` transposed (any strides).
+        b2: ``(P, 4)``.
+        out: ``(P, B, 4)`` float32 buffer to write into (default: a new tensor).
+    """
+    P, B, _ = h.shape
+    out = torch.empty(P, B, N_ACTIONS) if out is None else out
+    _kernels()[0](_np(h), _np(w2t), _np(b2), out.numpy())
+    return out
+
+
+def q_of_cells(W1: torch.Tensor, b1: torch.Tensor, w2t: torch.Tensor, b2: torch.Tensor,
+               out: torch.Tensor | None = None) -> torch.Tensor:
+    """Q-values of every cell, ``(P, n*n, 4)``: :func:`q_from_hidden` of
+    ``relu(W1 + b1)``, computed row by row without storing the hidden layer.
+
+    Args:
+        W1: ``(P, n*n, H)``; b1: ``(P, H)``; w2t: ``(P, 4, H)``; b2: ``(P, 4)`` (any strides).
+        out: ``(P, n*n, 4)`` float32 buffer to write into (default: a new tensor).
+    """
+    P, S, _ = W1.shape
+    out = torch.empty(P, S, N_ACTIONS) if out is None else out
+    _kernels()[1](_np(W1), _np(b1), _np(w2t), _np(b2), out.numpy())
+    return out
 
 
 def greedy_actions(params: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -223,7 +321,7 @@ def td_gradients(nets: Nets, cells: torch.Tensor, actions: torch.Tensor,
     w1_rows, pre = nets.lookup(cells)
     pre = pre + p["b1"].unsqueeze(1)  # (P, B, H)
     h = torch.relu(pre)
-    q = torch.baddbmm(p["b2"].unsqueeze(1), h, p["W2"])  # (P, B, 4)
+    q = q_from_hidden(h, nets.w2t, p["b2"])  # (P, B, 4)
     err = q.gather(2, actions.unsqueeze(-1)).squeeze(-1) - targets  # (P, B)
     d = err * (weights.unsqueeze(1) * (2.0 / B))  # dLoss/dq at the taken action
     w2_rows = (actions + (nets.base + nets.w2_row)).reshape(-1)

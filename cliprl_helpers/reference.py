@@ -108,11 +108,17 @@ class Agree:
     share: float
 
     def problem(self, got: pd.Series, want: pd.Series, table: pd.DataFrame) -> str:
-        same = float((got.astype(str).to_numpy() == want.astype(str).to_numpy()).mean())
+        same = float((_text(got) == _text(want)).mean())
         return "" if same >= self.share else f"equal in {same:.0%} of rows < {self.share:.0%}"
 
 
 Tolerance = Close | Steps | Factor | Agree
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """Values as text for exact comparison, a missing value as ``"nan"`` (pandas' own string
+    conversion keeps missing values missing, and missing never equals missing)."""
+    return np.array(["nan" if pd.isna(x) else str(x) for x in values], dtype=object)
 
 
 def _canonical(table: pd.DataFrame) -> pd.DataFrame:
@@ -215,7 +221,7 @@ def _first_difference(table: pd.DataFrame, want: pd.DataFrame) -> str:
                f"{want.shape} / {list(want.columns)}"
     got = pd.read_csv(io.StringIO(_csv(table)))
     for c in table.columns:
-        a, b = got[c].astype(str).to_numpy(), want[c].astype(str).to_numpy()
+        a, b = _text(got[c]), _text(want[c])
         rows = np.flatnonzero(a != b)
         if rows.size:
             r = int(rows[0])
@@ -233,7 +239,7 @@ def _tolerant_problem(table: pd.DataFrame, want: pd.DataFrame,
         if c in tolerance:
             problem = tolerance[c].problem(got[c], want[c], got)
         else:
-            problem = "" if (got[c].astype(str) == want[c].astype(str)).all() else \
+            problem = "" if (_text(got[c]) == _text(want[c])).all() else \
                 _first_difference(got[[c]], want[[c]])
         if problem:
             return f"column {c!r}: {problem}"

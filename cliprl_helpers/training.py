@@ -24,6 +24,7 @@ import torch
 from . import artifacts
 from .dqn import PARAM_NAMES, TRAINER_VERSION, DQNConfig, TrainResult, train_population
 from .grid import check_cell, check_size
+from .numerics import trainer_tag
 
 
 @dataclass
@@ -69,7 +70,7 @@ class Job:
         return artifacts.cache_key({"kind": "population", "trainer_version": TRAINER_VERSION,
                                     "size": self.size, "goals": self.goals,
                                     "seeds": self.seeds, "dqn": self.config.to_dict(),
-                                    "init_sha256": h.hexdigest()})
+                                    "init_sha256": h.hexdigest()}, trainer_tag())
 
     def name(self) -> str:
         return f"train-{self.label}-n{self.size}-{self.key()}"

@@ -4,8 +4,8 @@ One machine cannot be every CPU, but it can run the code paths of lesser ones: M
 ``MKL_ENABLE_INSTRUCTIONS``, oneDNN's ``ONEDNN_MAX_CPU_ISA``, torch's ``ATEN_CPU_CAPABILITY``
 and glibc's ``GLIBC_TUNABLES`` (which hides AVX2 and FMA from the maths library) select the
 paths an AVX2-only, an AVX-only or an SSE4 machine would take. Each process computes the
-three fingerprints of :mod:`cliprl_helpers.fingerprint` (sentence embeddings, an alignment,
-a small experiment with every method) from an empty cache.
+four fingerprints of :mod:`cliprl_helpers.fingerprint` (sentence embeddings, an alignment,
+a small experiment with every method, the trainer's base policies) from an empty cache.
 """
 
 import json
@@ -56,10 +56,10 @@ def fingerprints(mode: str, extra: dict[str, str]) -> dict:
 
 
 def assert_identical(results: dict[str, dict]) -> None:
-    """Every kernel path gave the same three fingerprints."""
+    """Every kernel path gave the same fingerprints."""
     first_name, first = next(iter(results.items()))
     for name, got in results.items():
-        for k in ("embeddings", "alignment", "steps"):
+        for k in ("embeddings", "alignment", "steps", "trainer"):
             assert got["fingerprints"][k] == first["fingerprints"][k], \
                 f"{k} differ between the {first_name} path and the {name} path"
 
@@ -83,6 +83,9 @@ def test_without_the_pins_the_kernel_path_changes_the_numbers():
     assert results["SSE4 CPU"]["kernel_path"]["aten_capability"] == "DEFAULT"
     with pytest.raises(AssertionError, match="differ between the native path"):
         assert_identical(results)
+    # ... except the trainer, which uses no CPU-dependent kernel: the reference bits in any mode
+    for got in results.values():
+        assert got["fingerprints"]["trainer"] == fingerprint.PUBLISHED["trainer"]
 
 
 def test_this_process_computes_on_the_reference_path():
@@ -162,3 +165,16 @@ def test_makefile_exports_the_same_pins():
     for k, v in numerics.REFERENCE_ENV.items():
         assert re.search(rf"^\s*export {k} := {v}$", text, re.M), k
     assert re.search(r"^export CLIPRL_NUMERICS$", text, re.M)
+
+
+def test_trained_policies_are_shared_between_numerics_and_nothing_else_is():
+    """The trainer's bits do not depend on the kernels (see above), so trained policies are
+    cached under a key both modes share; embeddings, alignments and tables are not."""
+    code = ("import json, cliprl_helpers; from cliprl_helpers import numerics, artifacts; "
+            "print(json.dumps([artifacts.cache_key({'a': 1}, numerics.trainer_tag()), "
+            "artifacts.cache_key({'a': 1})]))")
+    native = json.loads(run_python(code, CLIPRL_NUMERICS="native").stdout)
+    here = [artifacts.cache_key({"a": 1}, numerics.trainer_tag()), artifacts.cache_key({"a": 1})]
+    if X86:
+        assert native[0] == here[0]
+    assert native[1] != here[1]

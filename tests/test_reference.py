@@ -16,13 +16,15 @@ def store(tmp_path, monkeypatch):
 
 TOL = {"cosine": reference.Close(1e-5),
        "steps": reference.Steps(2, by=("method",), resolution=0),
-       "ratio": reference.Factor(2), "negative": reference.Agree(0.5)}
+       "ratio": reference.Factor(2), "negative": reference.Agree(0.5),
+       "accuracy": reference.Agree(0.5)}
 
 
 def table(**changes) -> pd.DataFrame:
     t = pd.DataFrame({"trial": [0, 0, 1, 1], "method": ["a", "b", "a", "b"],
                       "cosine": [0.5, 0.25, 0.125, 0.0625], "steps": [100, 200, 300, 400],
-                      "ratio": [1.0, 2.0, 0.5, 1.5], "negative": [True, False, True, False]})
+                      "ratio": [1.0, 2.0, 0.5, 1.5], "negative": [True, False, True, False],
+                      "accuracy": [np.nan, 1.0, np.nan, 0.5]})
     for col, values in changes.items():
         t[col] = values
     return t
@@ -67,6 +69,8 @@ def test_within_tolerance_where_they_are_not(store, monkeypatch):
     assert "geometric mean of a is 3.00x" in verdict(steps=[300, 200, 900, 400]).verdict
     assert "off by more than a factor 2" in verdict(ratio=[1.0, 2.0, 0.5, 4.0]).verdict
     assert verdict(negative=[True, True, True, False]).ok  # 3 of 4 agree
+    assert verdict(accuracy=[np.nan, 1.0, np.nan, 0.25]).ok  # missing equals missing
+    assert "equal in 25% of rows" in verdict(accuracy=[0.5, 1.0, 0.5, 0.25]).verdict
     assert "equal in 25% of rows < 50%" in verdict(negative=[False, True, True, True]).verdict
     # keys never bend
     assert "column 'method'" in verdict(method=["a", "b", "b", "a"]).verdict
@@ -83,7 +87,8 @@ def test_recording_needs_the_reference_path(store, monkeypatch):
 
 
 def test_bad_checks_are_refused(store):
-    with pytest.raises(ValueError, match=r"float columns \['cosine', 'ratio'\] need a tolerance"):
+    with pytest.raises(ValueError,
+                       match=r"float columns \['cosine', 'ratio', 'accuracy'\] need a tolerance"):
         reference.check("demo", table(), params={}, tolerance={"steps": reference.Agree(1)})
     with pytest.raises(ValueError, match=r"tolerance names columns \['nope'\] not in the table"):
         reference.check("demo", table(), params={}, tolerance={**TOL, "nope": reference.Close(1)})
