@@ -15,9 +15,9 @@ same step with bit-identical weights, in any process, Dask worker and, in the de
 numerics, on any x86-64 CPU (``tests/test_determinism.py`` runs these to convergence on 25x25;
 ``tests/test_numerics.py`` under emulated kernel paths). What makes that true: per-agent random
 streams, kernels that compute every agent's numbers on the same code path (the row padding
-explained in :mod:`cliprl_helpers.qnet`), one numeric path for every CPU
-(:mod:`cliprl_helpers.numerics`) and torch pinned to one thread
-(:mod:`cliprl_helpers.threads`).
+explained in :mod:`cliprl_helpers.qnet`), no CPU-dependent kernel (the output layer and Adam
+are exact compiled loops: :mod:`cliprl_helpers.qnet`, :mod:`cliprl_helpers.adam`) and torch
+pinned to one thread (:mod:`cliprl_helpers.threads`).
 
 The target network enters the TD target only through ``max_a q_target(s', a)``, so the trainer
 keeps that value for every cell, a ``(P, n*n)`` table recomputed at each target copy.
@@ -58,7 +58,7 @@ from .tasks import optimal_action_mask
 
 #: Part of every cache key of trained results; bump it when a change to the trainer can
 #: change its numbers (even by rounding), so cached policies and tables are not reused.
-#: 4: reference numerics (:mod:`cliprl_helpers.numerics`).
+#: 4: the trainer's Adam and output layer as exact compiled loops (no CPU-dependent kernel).
 TRAINER_VERSION = 4
 INIT_MODES = ("shared", "independent")
 # stream ids of the per-agent random streams

@@ -31,6 +31,11 @@ some CPUs, and the numbers then depend on the machine (and on ``ATEN_CPU_CAPABIL
 mode (:func:`cache_tag`, :func:`provenance`), so numbers of the two modes, or of two native
 machines, never mix.
 
+The DQN trainer itself needs none of this: it uses no CPU-dependent kernel
+(:mod:`cliprl_helpers.qnet`, :mod:`cliprl_helpers.adam`), so trained policies are the same in
+either mode (:func:`trainer_tag`). The pins matter for the sentence encoder and the alignment,
+whose matrix products, softmaxes and GELUs go through MKL and torch's per-CPU kernels.
+
 The guarantee covers x86-64 CPUs, Intel and AMD, with or without AVX2 or AVX-512.
 ``tests/test_numerics.py`` proves it on one machine by computing the sentence embeddings,
 an alignment and a small experiment under the native path and under every lower kernel path

@@ -178,3 +178,28 @@ def test_trained_policies_are_shared_between_numerics_and_nothing_else_is():
     if X86:
         assert native[0] == here[0]
     assert native[1] != here[1]
+
+
+def test_a_worker_in_other_numerics_refuses_a_run_and_a_run_of_other_numerics_is_redone(
+        tmp_path):
+    from cliprl_helpers import runs
+
+    nb = ROOT / "notebooks" / "05_clip_transfer.ipynb"
+    run = runs.Run(chapter="05", notebook=nb, dir=tmp_path / "grid-8",
+                   params={"grid_size": 8}, numerics="native")
+    with pytest.raises(RuntimeError, match="this worker computes in reference numerics but the "
+                                           "sweep asked for native; start the workers with "
+                                           "CLIPRL_NUMERICS=native"):
+        runs.execute(run, ROOT)
+    assert not run.dir.exists()  # refused before anything was written
+    # a finished run recorded under native numerics is not reused by a reference sweep
+    run.dir.mkdir(parents=True)
+    for f in run.files():
+        f.write_text("grid_size,trial,method,steps_to_converge,censored\n8,0,scratch,1,False\n")
+    marker = {"params": run.params, "rows": 1, "code": "",
+              "numerics": {"numerics": "native", "cache_tag": "native-abc"},
+              "files": {f.name: runs._sha256(f) for f in run.files()}}
+    (run.dir / runs.MARKER).write_text(json.dumps(marker))
+    assert runs.check_finished(run) == ""
+    ref = runs.Run(chapter="05", notebook=nb, dir=run.dir, params=run.params)
+    assert runs.check_finished(ref) == "it was computed in native numerics, reference asked for"
