@@ -2,7 +2,7 @@
 
 (Whatever the CPU: ``tests/test_numerics.py``.)
 
-The reference is a population of 40 agents (the paper's 4 base tasks x 10 trials) on 25x25,
+The reference is a population of 40 agents (the paper's 4 base tasks x 10 trials) on 15x15,
 trained to convergence. Every other way of training the same agents must give the same
 steps-to-converge and bit-identical weights: alone, in populations of other sizes (which
 also compacts at other moments), with two torch threads, and in another process.
@@ -21,7 +21,7 @@ from cliprl_helpers import dqn, numerics, threads
 from cliprl_helpers.base_policies import agent_seed
 from cliprl_helpers.tasks import paper_tasks
 
-SIZE, TRIALS = 25, 10
+SIZE, TRIALS = 15, 10
 _GOALS = list(paper_tasks(SIZE).bases.values())
 GOALS = [g for _ in range(TRIALS) for g in _GOALS]
 SEEDS = [agent_seed(t, "base", i) for t in range(TRIALS) for i in range(len(_GOALS))]
