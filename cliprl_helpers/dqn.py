@@ -11,11 +11,12 @@ population.
 
 **Determinism.** For a given seed the numbers do not depend on anything else: an agent trained
 alone, in a population of 2 or 40, or inside everything a grid size needs, converges at the
-same step with bit-identical weights, in any process, Dask worker and, in the default reference
-numerics, on any x86-64 CPU (``tests/test_determinism.py`` runs these to convergence on 15x15;
-``tests/test_numerics.py`` under emulated kernel paths). What makes that true: per-agent random
-streams, kernels that compute every agent's numbers on the same code path (the row padding
-explained in :mod:`cliprl_helpers.qnet`), no CPU-dependent kernel (the output layer and Adam
+same step with bit-identical weights, in any process, on any Dask worker and on any x86-64 CPU,
+in reference and in native numerics (``tests/test_determinism.py`` runs these to convergence
+on 15x15; ``tests/test_numerics.py`` under emulated kernel paths). What makes that true:
+per-agent random streams, kernels that compute every agent's numbers on the same code path
+(the row padding explained in :mod:`cliprl_helpers.qnet`), no CPU-dependent kernel (the
+output layer and Adam
 are exact compiled loops: :mod:`cliprl_helpers.qnet`, :mod:`cliprl_helpers.adam`) and torch
 pinned to one thread (:mod:`cliprl_helpers.threads`).
 
