@@ -16,9 +16,8 @@ in reference and in native numerics (``tests/test_determinism.py`` runs these to
 on 15x15; ``tests/test_numerics.py`` under emulated kernel paths). What makes that true:
 per-agent random streams, kernels that compute every agent's numbers on the same code path
 (the row padding explained in :mod:`cliprl_helpers.qnet`), no CPU-dependent kernel (the
-output layer and Adam
-are exact compiled loops: :mod:`cliprl_helpers.qnet`, :mod:`cliprl_helpers.adam`) and torch
-pinned to one thread (:mod:`cliprl_helpers.threads`).
+output layer and Adam are exact compiled loops: :mod:`cliprl_helpers.qnet`,
+:mod:`cliprl_helpers.adam`) and torch pinned to one thread (:mod:`cliprl_helpers.threads`).
 
 The target network enters the TD target only through ``max_a q_target(s', a)``, so the trainer
 keeps that value for every cell, a ``(P, n*n)`` table recomputed at each target copy.
