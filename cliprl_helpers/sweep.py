@@ -324,15 +324,16 @@ def _short_commit(commit) -> str:
 
 
 def describe_provenance(path: str | Path) -> str:
-    """How a summary's numbers were computed, as a clause, from its provenance file."""
+    """How a summary's numbers were computed, from its provenance file, as a phrase to follow
+    "How they were computed:" (``"not recorded (... missing)"`` without the file)."""
     try:
         info = json.loads(Path(path).read_text())
     except (OSError, ValueError):
-        return f"with no record of how its numbers were computed ({Path(path).name} missing)"
+        return f"not recorded ({Path(path).name} missing)"
     mode = "/".join(info.get("numerics", [])) or "unrecorded"
     sure = ("the same bits on every x86-64 CPU" if info.get("guaranteed") else
             "numbers may differ on other machines")
-    return (f"computed in {mode} numerics ({sure}) on {', '.join(info.get('cpus', []))}, "
+    return (f"{mode} numerics ({sure}) on {', '.join(info.get('cpus', []))}, "
             f"package {info.get('package_version')}, trainer version "
             f"{info.get('trainer_version')}, commit {_short_commit(info.get('git_commit'))}, "
             f"torch {info.get('torch')}")

@@ -55,12 +55,13 @@ def test_the_block_says_how_the_numbers_were_computed(tmp_path):
             for t in range(3) for m in ("algorithm1", "algorithm2")]
     csv = tmp_path / "summary.csv"
     pd.DataFrame(rows).to_csv(csv, index=False)
-    assert "with no record of how its numbers were computed (provenance.json missing)" \
+    assert "how they were computed: not recorded (provenance.json missing)" \
         in readme_results.block(csv)
     (tmp_path / "provenance.json").write_text(json.dumps({
         "numerics": ["reference"], "guaranteed": True, "cpus": ["Some CPU"],
         "package_version": "0.1.0", "trainer_version": 4, "git_commit": "0123456789abcdef",
         "torch": "2.13.0+cpu"}))
     text = readme_results.block(csv)
-    assert "computed in reference numerics (the same bits on every x86-64 CPU) on Some CPU, " \
-           "package 0.1.0, trainer version 4, commit 0123456789ab, torch 2.13.0+cpu" in text
+    assert "how they were computed: reference numerics (the same bits on every x86-64 CPU) on " \
+           "Some CPU, package 0.1.0, trainer version 4, commit 0123456789ab, torch 2.13.0+cpu" \
+        in text

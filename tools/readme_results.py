@@ -29,7 +29,7 @@ def block(summary_csv: Path) -> str:
     verdicts = stats.verdict(table, experiment.resolution_of(table))
     made = sweep.describe_provenance(sweep.provenance_file(summary_csv))
     return stats.headline(verdicts, f"the sweep's {sweep.describe_source(table, summary_csv)}; "
-                                    f"{made}")
+                                    f"how they were computed: {made}")
 
 
 def replace(text: str, new: str) -> str:
