@@ -180,7 +180,8 @@ def plan_grid(size: int, config: ExperimentConfig | None = None, *,
     trial_seeds = list(range(seed, seed + n_trials))
     N = len(base_instr)
 
-    encoder = Encoder(cfg.model)  # a model that cannot be loaded fails before any training
+    # a model that cannot be loaded fails before any training; embeddings cached with the rest
+    encoder = Encoder(cfg.model, cache_dir=cache_dir)
     if bases is None:
         bases = train_base_policies(ts.size, ts.bases, trial_seeds, dcfg, init_mode=cfg.init_mode,
                                     cache_dir=cache_dir, progress=progress)

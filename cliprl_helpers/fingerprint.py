@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import tempfile
 
@@ -45,33 +44,24 @@ def _sha(blob: bytes) -> str:
 def compute() -> dict:
     """``{"embeddings", "alignment", "steps", "trainer"}`` SHA-256s, computed in a temporary
     cache."""
+    import warnings
+
     import numpy as np
 
+    from .dqn import PARAM_NAMES
     from .experiment import run_grid
     from .language import Encoder
 
-    before = os.environ.get("CLIPRL_ARTIFACTS")
-    with tempfile.TemporaryDirectory(prefix="cliprl-fingerprint-") as tmp:
-        os.environ["CLIPRL_ARTIFACTS"] = tmp
-        try:
-            emb = Encoder(cache_dir=False)(list(INSTRUCTIONS)).numpy().astype(np.float32)
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result = run_grid(8, n_trials=2, cache_dir=tmp, progress=False)
-        finally:
-            if before is None:
-                os.environ.pop("CLIPRL_ARTIFACTS", None)
-            else:
-                os.environ["CLIPRL_ARTIFACTS"] = before
+    emb = Encoder(cache_dir=False)(list(INSTRUCTIONS)).numpy().astype(np.float32)
+    with tempfile.TemporaryDirectory(prefix="cliprl-fingerprint-") as tmp, \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_grid(8, n_trials=2, cache_dir=tmp, progress=False)
     state = result.alignments[0].state_dict()
     align = b"".join(state[k].detach().to("cpu").float().contiguous().numpy().tobytes()
                      for k in sorted(state))
     table = result.table.sort_values(["method", "trial"])[
         ["method", "trial", "steps_to_converge"]]
-    from .dqn import PARAM_NAMES
-
     bases = b"".join(result.bases.params[k].float().contiguous().numpy().tobytes()
                      for k in PARAM_NAMES)
     return {"embeddings": _sha(emb.tobytes()), "alignment": _sha(align),

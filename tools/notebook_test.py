@@ -55,20 +55,21 @@ def test_parameters(path: Path) -> dict:
     return dict(nbformat.read(path, 4).metadata.get("cliprl", {}).get("test_parameters", {}))
 
 
-def prepare() -> list[Path]:
+def _parameterised_copy(path: Path, prefix: str, params: dict) -> Path:
+    """``notebooks/<prefix><name>``: the chapter with ``params`` injected, not executed."""
     import papermill
 
+    copy = path.with_name(prefix + path.name)
+    papermill.execute_notebook(str(path), str(copy), parameters=params, prepare_only=True,
+                               progress_bar=False, kernel_name="python3")
+    return copy
+
+
+def prepare() -> list[Path]:
     out = []
     for path in chapters():
         params = test_parameters(path)
-        if not params:
-            out.append(path)
-            continue
-        copy = path.with_name(TEST_PREFIX + path.name)
-        papermill.execute_notebook(str(path), str(copy), parameters=params,
-                                   prepare_only=True, progress_bar=False,
-                                   kernel_name="python3")
-        out.append(copy)
+        out.append(_parameterised_copy(path, TEST_PREFIX, params) if params else path)
     return out
 
 
@@ -80,13 +81,9 @@ def foreign() -> list[Path]:
         if path.name[:2] not in FOREIGN:
             continue
         params = test_parameters(path)
-        if "quick_out" in papermill.inspect_notebook(str(path)):
+        if "quick_out" in papermill.inspect_notebook(str(path)):  # a chapter that sweeps
             params["quick_out"] = "../runs/quick-foreign"
-        copy = path.with_name(FOREIGN_PREFIX + path.name)
-        papermill.execute_notebook(str(path), str(copy), parameters=params,
-                                   prepare_only=True, progress_bar=False,
-                                   kernel_name="python3")
-        out.append(copy)
+        out.append(_parameterised_copy(path, FOREIGN_PREFIX, params))
     return out
 
 
