@@ -41,9 +41,7 @@ def time_in(mode: str, what: str) -> float:
     """Seconds ``what`` takes in a fresh process computing in numerics ``mode``."""
     from cliprl_helpers import numerics
 
-    env = {k: v for k, v in os.environ.items()
-           if k not in numerics.REFERENCE_ENV and k not in numerics.KERNEL_ENV}
-    env[numerics.ENV_VAR] = mode
+    env = numerics.child_environment(mode)
     done = subprocess.run([sys.executable, "-m", "benchmarks.numerics_cost", what], env=env,
                           capture_output=True, text=True, check=True)
     return float(json.loads(done.stdout.strip().splitlines()[-1]))

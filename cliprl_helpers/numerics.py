@@ -121,6 +121,19 @@ def pin(mode: str | None = None) -> str:
     return mode
 
 
+def child_environment(mode: str | None = None, **extra: str) -> dict[str, str]:
+    """An environment for a new process that computes in ``mode`` (default: whatever it
+    chooses itself, i.e. ``CLIPRL_NUMERICS`` unset): this process's environment without the
+    pins and kernel-selecting variables it may carry, plus ``extra``. For measuring or testing
+    one mode from a process pinned to another."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in REFERENCE_ENV and k not in KERNEL_ENV and k != ENV_VAR}
+    if mode is not None:
+        env[ENV_VAR] = check_mode(mode)
+    env.update(extra)
+    return env
+
+
 def mode() -> str:
     """The mode this process computes in (pinning the requested one if nothing did yet)."""
     return _pinned if _pinned is not None else pin()

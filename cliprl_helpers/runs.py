@@ -98,12 +98,6 @@ def code_fingerprint(notebook: Path) -> str:
     return h.hexdigest()
 
 
-def _numerics_tag() -> str:
-    from .numerics import cache_tag
-
-    return cache_tag()
-
-
 def run_numerics(run: Run) -> dict:
     """The :func:`cliprl_helpers.numerics.provenance` recorded by a finished run
     (``{}`` if none)."""
@@ -136,7 +130,9 @@ def check_finished(run: Run) -> str:
     if made.get("numerics") != run.numerics:
         return f"it was computed in {made.get('numerics', 'unrecorded')} numerics, " \
                f"{run.numerics} asked for"
-    if run.numerics == "reference" and made.get("cache_tag") != _numerics_tag():
+    from .numerics import cache_tag
+
+    if run.numerics == "reference" and made.get("cache_tag") != cache_tag():
         return f"it was computed on another numeric path ({made.get('cache_tag')})"
     for f in run.files():
         if not f.is_file():

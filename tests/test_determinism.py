@@ -82,8 +82,7 @@ def test_two_threads_in_another_process_give_the_same_numbers(population, tmp_pa
         "torch.save(r.params, {!r})\n"
         "print(json.dumps(r.steps_to_converge.tolist()))\n"
     ).format(os.path.dirname(__file__), agents, str(tmp_path / "p.pt"))
-    env = {k: v for k, v in os.environ.items() if k not in numerics.REFERENCE_ENV}
-    env.update({threads.ENV_VAR: "2", numerics.ENV_VAR: "native"})
+    env = numerics.child_environment("native", **{threads.ENV_VAR: "2"})
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout
     steps = json.loads(out.strip().splitlines()[-1])

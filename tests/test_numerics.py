@@ -45,9 +45,7 @@ def kernel_paths() -> dict[str, dict[str, str]]:
 def fingerprints(mode: str, extra: dict[str, str]) -> dict:
     """The fingerprints computed in a fresh process in numerics ``mode`` with ``extra``
     environment variables (the pins the package sets are not inherited from this process)."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in numerics.REFERENCE_ENV and k not in numerics.KERNEL_ENV}
-    env.update({numerics.ENV_VAR: mode, "HF_HUB_OFFLINE": "1", **extra})
+    env = numerics.child_environment(mode, HF_HUB_OFFLINE="1", **extra)
     done = subprocess.run([sys.executable, "-m", "cliprl_helpers.fingerprint", "--json"],
                           env=env, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -100,9 +98,7 @@ def test_this_process_computes_on_the_reference_path():
 
 
 def run_python(code: str, **env) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items()
-            if k not in numerics.REFERENCE_ENV and k != numerics.ENV_VAR}
-    return subprocess.run([sys.executable, "-c", code], env={**base, **env},
+    return subprocess.run([sys.executable, "-c", code], env=numerics.child_environment(**env),
                           capture_output=True, text=True, cwd=ROOT)
 
 
