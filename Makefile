@@ -21,12 +21,15 @@ endif
 export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-PHONY_EXTRA := unit-sweep unit-fast book-test store lab robustness nbval-foreign
+PHONY_EXTRA := unit-sweep unit-fast book-test store lab robustness nbval-foreign reproduce \
+  publish results-status book-chapters
 .PHONY: all venv book test unit $(PHONY_EXTRA) nbval nbval-test bookbuild bench lint clean help sweep chromium
 
 help:
-	@echo "make book   build the website into _build/html (sets up .venv first)"
+	@echo "make book   build the website into _build/html from the published results (sets up .venv first)"
 	@echo "make test   run unit tests, nbval on every notebook and a -W book build"
+	@echo "make reproduce  recompute every published result (results/) from an empty cache and compare"
+	@echo "make publish    recompute every published result and write results/"
 	@echo "make sweep  run the experiment over grid sizes 8 10 15 25 with papermill (runs/)"
 	@echo "make bench  print the speed ratios of the batched code"
 	@echo "make robustness  run chapter 9's full study (every choice varied alone; runs/robustness)"
@@ -70,13 +73,46 @@ $(PKG_STAMP): $(wildcard cliprl_helpers/*.py)
 	rm -rf _build/.jupyter_cache _build/.doctrees
 	@mkdir -p _build && touch $@
 
-# --all: chapter 6 and the results page read runs/, which the sweep may just have changed.
+# make book renders the published results (results/): it checks first that they are current
+# (the code that computed them is this checkout's; otherwise it stops and names the command
+# that recomputes them), executes the chapters with papermill on both cores (a chapter is
+# re-executed only when it, the package or results/ changed), then builds the website from
+# those executions (warnings are errors).
+BOOK_EXECUTED := _build/book-executed
+CHAPTERS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+BOOK_RUNS := $(patsubst notebooks/%,$(BOOK_EXECUTED)/%,$(CHAPTERS))
+
+$(BOOK_EXECUTED)/%.ipynb: notebooks/%.ipynb $(PKG_STAMP) results/manifest.json
+	@mkdir -p $(BOOK_EXECUTED)
+	@echo "== executing $< =="
+	@$(PY) -m papermill --no-progress-bar --cwd notebooks -k python3 $< $@.tmp.ipynb \
+	  > $@.log 2>&1 || { tail -n 40 $@.log; rm -f $@.tmp.ipynb; exit 1; }
+	@mv $@.tmp.ipynb $@
+	@echo "   done: $@"
+
+book-chapters: $(BOOK_RUNS)
+
 book: $(STAMP) $(PKG_STAMP)
-	$(PY) -m cliprl_helpers.sweep --jobs 2 --trials $(TRIALS)
-	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
-	$(PY) tools/readme_results.py runs/summary.csv README.md
+	$(PY) -m cliprl_helpers.published status
+	$(MAKE) --no-print-directory -j2 book-chapters
+	$(PY) tools/notebook_test.py stage $(BOOK_EXECUTED)
+	$(VENV)/bin/jupyter-book build _build/staged --path-output . -W -n --keep-going
+	$(PY) tools/readme_results.py published README.md
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
+
+# The published results: make reproduce recomputes every one from an empty cache of its own
+# (runs/reproduce/; resumable after Ctrl-C) and compares it with results/ row by row;
+# make publish writes what it computed. SCHEDULER=tcp://host:8786 runs them on a real cluster.
+RESULT_ENGINE = --jobs 2 $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+reproduce: $(STAMP)
+	$(PY) -m cliprl_helpers.published reproduce $(RESULT_ENGINE)
+
+publish: $(STAMP)
+	$(PY) -m cliprl_helpers.published publish $(RESULT_ENGINE)
+
+results-status: $(STAMP)
+	$(PY) -m cliprl_helpers.published status
 
 bookbuild: $(STAMP) $(PKG_STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going

@@ -50,7 +50,11 @@ LABELS = {
     "step3": "Algorithm 2 step 3 against",
     "weighting": "weighting",
     "init_mode": "base initialisation",
+    "numerics": "kernels",
 }
+#: The pseudo-choice of the native-kernels specification: no notebook parameter changes, the
+#: numerics do (:func:`with_native`).
+NUMERICS = "numerics"
 #: The full study: the paper's four grid sizes.
 GRID_SIZES = (8, 10, 15, 25)
 
@@ -107,15 +111,38 @@ def _cli(v) -> str:
     return ("true" if v else "false") if isinstance(v, bool) else str(v)
 
 
+def with_native(study: pd.DataFrame, native: pd.DataFrame) -> pd.DataFrame:
+    """The study's table with the native-kernels specification added: ``native`` holds the
+    book's defaults computed in native numerics (published apart, :mod:`published`). Adds a
+    ``numerics`` column (``"reference"`` or ``"native"``); the native rows get the defaults'
+    ``param_*`` values."""
+    params = [c for c in study.columns if c.startswith("param_")]
+    label = label_specs(study)
+    defaults_rows = label[label.choice == ""]
+    if defaults_rows.empty:
+        raise ValueError("the study has no runs of the book's defaults to pair native "
+                         "kernels with")
+    fill = {c: defaults_rows[c].iloc[0] for c in params}
+    native = native.drop(columns=[c for c in params if c in native]).assign(**fill)
+    return pd.concat([study.assign(numerics="reference"), native.assign(numerics="native")],
+                     ignore_index=True)
+
+
 def label_specs(summary: pd.DataFrame) -> pd.DataFrame:
     """``summary`` with columns ``choice`` (``""`` for the defaults), ``value`` and
     ``spec`` (a readable label); a row varying more than one choice raises ``ValueError``
-    (the study varies one at a time)."""
+    (the study varies one at a time). Rows computed in native numerics (a ``numerics``
+    column, :func:`with_native`) are the choice ``"numerics"``."""
     d = defaults()
     names = [k for k in CHOICES if f"param_{k}" in summary.columns]
+    native = (summary["numerics"] != "reference").to_numpy() if "numerics" in summary else \
+        [False] * len(summary)
     choice, value = [], []
-    for row in summary[[f"param_{k}" for k in names]].itertuples(index=False):
+    for row, other in zip(summary[[f"param_{k}" for k in names]].itertuples(index=False),
+                          native):
         changed = [(k, v) for k, v in zip(names, row) if not _same(v, d[k])]
+        if other:
+            changed.append((NUMERICS, "native"))
         if len(changed) > 1:
             raise ValueError(f"a run varies {len(changed)} choices at once ({changed}); "
                              f"the study varies one at a time")
@@ -123,7 +150,8 @@ def label_specs(summary: pd.DataFrame) -> pd.DataFrame:
         choice.append(k)
         value.append(v)
     out = summary.assign(choice=choice, value=value)
-    out["spec"] = [("book's defaults" if not k else f"{LABELS[k]} = {_text(_typed(v, d[k]))}")
+    out["spec"] = [("book's defaults" if not k else "native kernels" if k == NUMERICS else
+                    f"{LABELS[k]} = {_text(_typed(v, d[k]))}")
                    for k, v in zip(out.choice, out.value)]
     return out
 
@@ -155,7 +183,8 @@ def spec_curve(summary: pd.DataFrame, resolution: int) -> pd.DataFrame:
     curve = curve.sort_values(["reading", "geo-mean ratio"], kind="stable")
     return curve[["reading", "spec", "choice", "geo-mean ratio", "lo", "hi", "95% CI",
                   "claim 1", "claim 2", "slope", "slope lo", "slope hi", "Alg 1 / scratch",
-                  "Alg 2 / scratch", "grid sizes", "trials per size"]].reset_index(drop=True)
+                  "Alg 2 / scratch", "grid sizes", "trials per size", "claim 1 label",
+                  "claim 2 label"]].reset_index(drop=True)
 
 
 STATUSES = ("holds", "not shown", "contradicted", "not testable")
@@ -238,6 +267,84 @@ def moved_text(sub: pd.DataFrame) -> str:
     return (f"Specifications that change the ratio by more than a factor {MOVED:g} from the "
             f"defaults, by the method whose steps relative to scratch changed more: "
             + "; ".join(groups) + ".")
+
+
+def _reading(reading: str) -> str:
+    return reading.replace("_", "-") if reading == "self_consistent" else \
+        reading.replace("_", " ")
+
+
+def compact_table(curve: pd.DataFrame) -> pd.DataFrame:
+    """The study at a glance, one row per specification (the defaults first, then by the
+    first reading's ratio): per reading, the Algorithm 2 / Algorithm 1 ratio with its 95%
+    interval and the two claim labels with their deciding bounds; and which method carried
+    each change of the ratio by more than :data:`MOVED` from the defaults (:func:`moved_by`)."""
+    readings = list(dict.fromkeys(curve.reading))
+    via: dict[str, list[str]] = {}
+    for reading, sub in curve.groupby("reading", sort=False):
+        if (sub.choice == "").any():
+            for _, r in moved_by(sub).iterrows():
+                via.setdefault(r.spec, []).append(
+                    f"{_reading(reading)}: {r.via} (x{r.change:.2f})")
+    first = curve[curve.reading == readings[0]]
+    order = ["book's defaults"] + [s for s in first.spec if s != "book's defaults"]
+    order += [s for s in dict.fromkeys(curve.spec) if s not in order]
+    rows = []
+    for spec in order:
+        row = {"specification": spec}
+        for reading in readings:
+            r = curve[(curve.reading == reading) & (curve.spec == spec)]
+            name = _reading(reading)
+            if r.empty:
+                row.update({f"{name}: ratio": "n/a", f"{name}: claim 1": "n/a",
+                            f"{name}: claim 2": "n/a"})
+                continue
+            r = r.iloc[0]
+            row[f"{name}: ratio"] = f"{r['geo-mean ratio']:.2f} {r['95% CI']}"
+            row[f"{name}: claim 1"] = r["claim 1 label"]
+            row[f"{name}: claim 2"] = r["claim 2 label"]
+        row["change carried by"] = "; ".join(via.get(spec, [])) or \
+            ("" if spec == "book's defaults" else f"no change beyond x{MOVED:g}")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def short_findings(curve: pd.DataFrame, source: str) -> str:
+    """At most three computed sentences on the study for the book's first page: how many
+    specifications give each claim each label, per reading; where Algorithm 2 is shown
+    faster or slower; and the specification that moves the ratio most. ``source`` names the
+    study (which one, sizes, trials), and is said beside the numbers."""
+    counts = claim_counts(curve)
+    parts = []
+    for reading, sub in counts.groupby("reading", sort=False):
+        c1, c2 = (sub[sub.claim == c].iloc[0] for c in ("claim 1", "claim 2"))
+        n = int(c1.specifications)
+
+        def said(c):
+            return ", ".join(f"{int(c[s])} {s}" for s in STATUSES if int(c[s]))
+
+        parts.append(f"{_reading(reading)}: claim 1 {said(c1)}; claim 2 {said(c2)}")
+    first = (f"Over the {len(set(curve.spec))} specifications of {source}, out of {n} per "
+             f"reading, " + "; ".join(parts) + ".")
+    faster = {_reading(r): int((g.hi < 1).sum()) for r, g in curve.groupby("reading",
+                                                                         sort=False)}
+    slower = {_reading(r): int((g.lo > 1).sum()) for r, g in curve.groupby("reading",
+                                                                         sort=False)}
+    second = ("Algorithm 2 is shown faster than Algorithm 1 (interval below 1) under "
+              + ", ".join(f"{v} ({k})" for k, v in faster.items())
+              + " specifications and slower (interval above 1) under "
+              + ", ".join(f"{v} ({k})" for k, v in slower.items()) + ".")
+    moved = pd.concat([moved_by(g).assign(reading=r) for r, g in curve.groupby("reading")
+                       if (g.choice == "").any()], ignore_index=True) \
+        if (curve.choice == "").any() else pd.DataFrame()
+    if moved.empty:
+        third = f"No specification moves the ratio by more than a factor {MOVED:g}."
+    else:
+        top = moved.iloc[(moved.change.map(math.log).abs()).argmax()]
+        third = (f"The largest move from the defaults: {top.spec} ({_reading(top.reading)}, "
+                 f"ratio x{top.change:.2f}, now {top['geo-mean ratio']:.2f} {top['95% CI']}, "
+                 f"carried by {top.via}).")
+    return " ".join([first, second, third])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,13 +89,13 @@ class Run:
 
 
 def code_fingerprint(notebook: Path) -> str:
-    """SHA-256 over the helper package's source and ``notebook``: a run made by other code
-    is not reused (its numbers may differ; the training cache makes redoing it cheap)."""
-    h = hashlib.sha256()
-    for f in sorted(Path(__file__).resolve().parent.glob("*.py")) + [Path(notebook)]:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
+    """The fingerprint of the code that computes a run's table
+    (:func:`cliprl_helpers.codeprint.fingerprint`: the computing modules, the notebook's code
+    cells, the libraries): a run made by other code is not reused (its numbers may differ;
+    the training cache makes redoing it cheap)."""
+    from .codeprint import code_state, fingerprint
+
+    return fingerprint(code_state(notebook))
 
 
 def run_numerics(run: Run) -> dict:

@@ -169,13 +169,21 @@ def wilcoxon_p(ratios) -> float:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of a claim test: ``status`` is one of :data:`STATUSES`."""
+    """The outcome of a claim test: ``status`` is one of :data:`STATUSES`; ``bound`` names
+    the interval bound(s) that decided it against the claim's threshold, in short
+    (``"lo 1.20 > 0.5"``), so a reader sees how close a label is to flipping."""
 
     status: str
     reason: str
+    bound: str = ""
 
     def __str__(self) -> str:
         return f"{self.status}: {self.reason}"
+
+    @property
+    def label(self) -> str:
+        """``"contradicted (lo 1.20 > 0.5)"``: the status with its deciding bound."""
+        return f"{self.status} ({self.bound})" if self.bound else self.status
 
 
 STATUSES = ("holds", "not shown", "contradicted", "not testable")
@@ -192,19 +200,24 @@ def claim_reduction(lo: float, hi: float, target: float = PAPER_RATIO) -> Verdic
     * not testable: no interval (fewer than two trials).
     """
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        return Verdict("not testable", "no interval (fewer than two trials)")
+        return Verdict("not testable", "no interval (fewer than two trials)", "no interval")
     span = f"ratio interval [{lo:.2f}, {hi:.2f}]"
     if hi < NO_DIFFERENCE and lo <= target:
-        return Verdict("holds", f"{span} lies below 1 and reaches {target}")
+        return Verdict("holds", f"{span} lies below 1 and reaches {target}",
+                       f"hi {hi:.2f} < 1, lo {lo:.2f} <= {target:g}")
     if lo > target:
         if lo > NO_DIFFERENCE:
-            return Verdict("contradicted", f"{span}: Algorithm 2 is slower")
+            return Verdict("contradicted", f"{span}: Algorithm 2 is slower",
+                           f"lo {lo:.2f} > 1")
         if hi < NO_DIFFERENCE:
             return Verdict("contradicted", f"{span}: fewer steps, but less than "
-                                           f"{100 * (1 - target):.0f}% fewer")
+                                           f"{100 * (1 - target):.0f}% fewer",
+                           f"lo {lo:.2f} > {target:g}")
         return Verdict("contradicted", f"{span}: no difference shown, and "
-                                       f"{100 * (1 - target):.0f}% fewer is excluded")
-    return Verdict("not shown", f"{span} contains both {target} and 1")
+                                       f"{100 * (1 - target):.0f}% fewer is excluded",
+                       f"lo {lo:.2f} > {target:g}")
+    return Verdict("not shown", f"{span} contains both {target} and 1",
+                   f"lo {lo:.2f} <= {target:g}, hi {hi:.2f} >= 1")
 
 
 def slope_log_ratio(sizes, groups, axis: int = -1):
@@ -243,7 +256,8 @@ def claim_growth(per_size: dict, level: float = LEVEL, seed: int = 0) -> tuple[V
                "largest_hi": float("nan")}
     if len(sizes) < 3 or any(g.size < 2 for g in logs):
         return Verdict("not testable", f"needs at least 3 grid sizes with 2 or more trials "
-                                       f"each, got sizes {sizes}"), details
+                                       f"each, got sizes {sizes}",
+                       f"{len(sizes)} grid size{'s' if len(sizes) != 1 else ''}"), details
     details["slope"] = slope_log_ratio(sizes, logs)
     details["slope_lo"], details["slope_hi"] = bca_interval(
         logs, lambda *g, axis=-1: slope_log_ratio(sizes, g, axis), paired=False, level=level,
@@ -251,17 +265,22 @@ def claim_growth(per_size: dict, level: float = LEVEL, seed: int = 0) -> tuple[V
     _, details["largest_lo"], details["largest_hi"] = log_t_interval(np.exp(logs[-1]), level)
     s_lo, s_hi = details["slope_lo"], details["slope_hi"]
     l_lo, l_hi = details["largest_lo"], details["largest_hi"]
+    n = sizes[-1]
     slope = (f"slope of log ratio on log size {details['slope']:+.2f} "
              f"[{s_lo:+.2f}, {s_hi:+.2f}]")
-    at_largest = f"ratio at {sizes[-1]}x{sizes[-1]} in [{l_lo:.2f}, {l_hi:.2f}]"
+    at_largest = f"ratio at {n}x{n} in [{l_lo:.2f}, {l_hi:.2f}]"
     if s_hi < 0 and l_hi < NO_DIFFERENCE:
-        return Verdict("holds", f"{slope}; {at_largest}"), details
+        return Verdict("holds", f"{slope}; {at_largest}",
+                       f"slope hi {s_hi:+.2f} < 0, hi at {n}x{n} {l_hi:.2f} < 1"), details
     if s_lo > 0:
-        return Verdict("contradicted", f"the ratio grows with size: {slope}"), details
+        return Verdict("contradicted", f"the ratio grows with size: {slope}",
+                       f"slope lo {s_lo:+.2f} > 0"), details
     if l_lo > NO_DIFFERENCE:
         return Verdict("contradicted", f"Algorithm 2 is slower at the largest size: "
-                                       f"{at_largest}"), details
-    return Verdict("not shown", f"{slope}; {at_largest}"), details
+                                       f"{at_largest}", f"lo at {n}x{n} {l_lo:.2f} > 1"), details
+    missed = ([f"slope hi {s_hi:+.2f} >= 0"] if s_hi >= 0 else []) + \
+        ([f"hi at {n}x{n} {l_hi:.2f} >= 1"] if l_hi >= NO_DIFFERENCE else [])
+    return Verdict("not shown", f"{slope}; {at_largest}", ", ".join(missed)), details
 
 
 def _mean(x, axis=-1):
@@ -378,6 +397,8 @@ def verdict(table: pd.DataFrame, resolution: int, num: str = "algorithm2",
                      "claim 1 (about 50% fewer)": str(c1),
                      "claim 2 (gain grows with size)": str(c2),
                      "claim 1": c1.status, "claim 2": c2.status,
+                     "claim 1 label": c1.label, "claim 2 label": c2.label,
+                     "claim 1 bound": c1.bound, "claim 2 bound": c2.bound,
                      "slope": d2["slope"], "slope lo": d2["slope_lo"],
                      "slope hi": d2["slope_hi"]})
     return pd.DataFrame(rows)
@@ -409,9 +430,14 @@ def headline(verdicts: pd.DataFrame, source: str) -> str:
             f"Algorithm 2 needed {amount} training steps "
             f"than Algorithm 1 (geometric-mean ratio {d['geo-mean ratio']:.2f}, 95% CI "
             f"{d['95% CI']}). The paper's claim of about 50% fewer steps "
-            f"**{_says(d['claim 1'])}**; its claim that the gain grows with grid size "
-            f"**{_says(d['claim 2'])}**.")
+            f"**{_says(d['claim 1'])}**{_bound(d, 'claim 1')}; its claim that the gain grows "
+            f"with grid size **{_says(d['claim 2'])}**{_bound(d, 'claim 2')}.")
     return "\n\n".join(parts) + f"\n\n(Computed from {source}.)"
+
+
+def _bound(row, claim: str) -> str:
+    bound = row.get(f"{claim} bound", "") if hasattr(row, "get") else ""
+    return f" (deciding bound: {bound})" if bound else ""
 
 
 def _says(status: str) -> str:

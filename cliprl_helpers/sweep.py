@@ -57,7 +57,7 @@ CHAPTERS = {"05": "notebooks/05_clip_transfer.ipynb",
 #: Allowed grid sizes per chapter (inclusive).
 SIZE_RANGE = {"05": (4, 10_000), "07": (8, 10_000), "08": (4, 24)}
 #: Notebook parameters the sweep sets itself (they have their own options).
-RESERVED = {"grid_size", "readings", "n_trials", "seed", "results_csv"}
+RESERVED = {"grid_size", "readings", "n_trials", "seed", "results_csv", "source"}
 LOCK = ".sweep.lock"
 
 
@@ -239,6 +239,8 @@ def plan(args: argparse.Namespace, root: Path) -> list[Run]:
             base = out / (f"ch{ch}" if ch != "05" else "") / spec_name(spec)
             for n in dict.fromkeys(sizes):
                 params = {"grid_size": n, "n_trials": args.trials, "seed": args.seed, **spec}
+                if "source" in dflt:  # a chapter that can show published rows computes them
+                    params["source"] = "compute"
                 rows = None
                 if ch == "05":
                     params["readings"] = readings
@@ -339,30 +341,22 @@ def describe_provenance(path: str | Path) -> str:
             f"torch {info.get('torch')}")
 
 
-def summary_or_small_run(summary_csv: str | Path, out: str | Path, args,
-                         module: str = "cliprl_helpers.sweep"):
-    """The table a chapter reads: ``summary_csv`` when it exists, otherwise the summary of a
-    small run made now, ``python -m <module> --out <out> <args ...>`` (finished runs reused;
-    it prints that it does so).
-
-    Returns ``(table, source, full)``: the table, the file it came from, and whether that is
-    ``summary_csv`` itself. A failed small run raises ``RuntimeError`` with its messages.
-    """
+def small_run(out: str | Path, args, module: str = "cliprl_helpers.sweep"):
+    """Run ``python -m <module> --out <out> <args ...>`` now (finished runs are reused; it
+    prints that it does so) and return ``(table, summary path)``. A failed run raises
+    ``RuntimeError`` with its messages."""
     import subprocess
 
     import pandas as pd
 
-    source = Path(summary_csv)
-    full = source.is_file()
-    if not full:
-        cmd = [sys.executable, "-m", module, "--out", str(out), *map(str, args)]
-        print(f"{summary_csv} not found: running python -m {module} {' '.join(cmd[3:])}")
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"{' '.join(cmd)} failed with exit code {done.returncode}:\n"
-                               f"{done.stderr[-3000:]}")
-        source = Path(out) / "summary.csv"
-    return pd.read_csv(source), source, full
+    cmd = [sys.executable, "-m", module, "--out", str(out), *map(str, args)]
+    print(f"running python -m {module} {' '.join(cmd[3:])}")
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed with exit code {done.returncode}:\n"
+                           f"{done.stderr[-3000:]}")
+    source = Path(out) / "summary.csv"
+    return pd.read_csv(source), source
 
 
 def describe_source(table, source: Path) -> str:

@@ -101,3 +101,32 @@ def test_findings_say_which_method_carried_each_change_of_the_ratio():
     assert moved.loc["weighting = softmax", "via"] == "Algorithm 1"
     assert "weighting = positive" not in moved.index
     assert "through Algorithm 1: weighting = softmax" in robustness.findings_text(curve)
+
+
+def test_native_kernels_join_the_curve_as_their_own_specification():
+    study = _summary({"paper": 1.0, "top1": 0.4})
+    native = _summary({"paper": 0.9}, seed=1).drop(columns=["param_weighting",
+                                                            "param_align_bias"])
+    both = robustness.with_native(study, native)
+    curve = robustness.spec_curve(both, resolution=128)
+    assert set(curve.spec) == {"book's defaults", "weighting = top1", "native kernels"}
+    assert curve.set_index("spec").loc["native kernels", "choice"] == robustness.NUMERICS
+    with pytest.raises(ValueError, match="no runs of the book's defaults"):
+        robustness.with_native(study[study.param_weighting == "top1"], native)
+
+
+def test_the_compact_table_has_one_row_per_specification_with_deciding_bounds():
+    curve = robustness.spec_curve(_summary({"paper": 1.0, "top1": 0.4, "positive": 0.95}),
+                                  resolution=128)
+    table = robustness.compact_table(curve)
+    assert list(table.specification) == ["book's defaults", "weighting = top1",
+                                         "weighting = positive"]
+    top1 = table.set_index("specification").loc["weighting = top1"]
+    assert top1["as printed: claim 1"].startswith("holds (hi ")
+    assert top1["change carried by"].startswith("as printed: Algorithm 2 (x0.4")
+    assert table.set_index("specification").loc["weighting = positive", "change carried by"] \
+        == "no change beyond x1.25"
+    text = robustness.short_findings(curve, "a test study")
+    assert text.count(". ") + 1 <= 3 and text.endswith(".")
+    assert "Over the 3 specifications of a test study" in text
+    assert "weighting = top1 (as printed, ratio x0.4" in text

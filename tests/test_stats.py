@@ -257,3 +257,25 @@ def test_slope_log_ratio_is_the_least_squares_slope_also_in_batches():
     batch = [np.stack([g, g[::-1] + 1.0]) for g in groups]  # two resamples at once
     got = stats.slope_log_ratio(sizes, batch, axis=-1)
     assert got.shape == (2,) and got == pytest.approx([expected, expected], rel=1e-12)
+
+
+@pytest.mark.parametrize("lo, hi, label", [
+    (0.3, 0.7, "holds (hi 0.70 < 1, lo 0.30 <= 0.5)"),
+    (0.6, 0.9, "contradicted (lo 0.60 > 0.5)"),
+    (1.2, 2.0, "contradicted (lo 1.20 > 1)"),
+    (0.4, 1.03, "not shown (lo 0.40 <= 0.5, hi 1.03 >= 1)"),
+])
+def test_a_claim_1_label_names_the_bound_that_decided_it(lo, hi, label):
+    assert stats.claim_reduction(lo, hi).label == label
+
+
+def test_a_claim_2_label_names_the_bounds_that_decided_it():
+    v, d = stats.claim_growth(_per_size({8: 0.9, 10: 0.7, 15: 0.5, 25: 0.3}))
+    assert v.label == f"holds (slope hi {d['slope_hi']:+.2f} < 0, hi at 25x25 " \
+                      f"{d['largest_hi']:.2f} < 1)"
+    v, d = stats.claim_growth(_per_size({8: 1.0, 10: 1.0, 15: 1.0, 25: 1.0}, spread=0.5))
+    assert v.status == "not shown" and "slope hi" in v.bound or "hi at 25x25" in v.bound
+    v, d = stats.claim_growth(_per_size({8: 0.5, 10: 0.7, 15: 0.9, 25: 1.3}))
+    assert v.label == f"contradicted (slope lo {d['slope_lo']:+.2f} > 0)"
+    v, _ = stats.claim_growth(_per_size({8: 0.9, 25: 0.3}))
+    assert v.label == "not testable (2 grid sizes)"

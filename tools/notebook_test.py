@@ -4,6 +4,7 @@ built from those executions.
     python tools/notebook_test.py prepare   # print the notebooks nbval should run
     python tools/notebook_test.py foreign   # print the copies the foreign-kernel run uses
     python tools/notebook_test.py stage     # lay out _build/staged/ from nbval's executions
+    python tools/notebook_test.py stage DIR # ... from the executions in DIR (make book's)
 
 ``prepare``: a chapter whose stored defaults are heavy lists smaller parameters in its
 metadata (``"cliprl": {"test_parameters": {...}}``); for it, papermill writes a parameterised
@@ -87,11 +88,12 @@ def foreign() -> list[Path]:
     return out
 
 
-def stage() -> Path:
-    """Lay out ``_build/staged/``; raises if a chapter was not executed."""
-    missing = [p.name for p in chapters() if not (EXECUTED / p.name).is_file()]
+def stage(executed: Path = EXECUTED) -> Path:
+    """Lay out ``_build/staged/`` from the executed chapters in ``executed``; raises if a
+    chapter was not executed."""
+    missing = [p.name for p in chapters() if not (executed / p.name).is_file()]
     if missing:
-        raise SystemExit(f"not executed by nbval (see its report): {', '.join(missing)}")
+        raise SystemExit(f"not executed (see the report above): {', '.join(missing)}")
     if STAGED.exists():
         shutil.rmtree(STAGED)
     (STAGED / "notebooks").mkdir(parents=True)
@@ -103,7 +105,9 @@ def stage() -> Path:
     config["execute"]["execute_notebooks"] = "off"
     (STAGED / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     for p in chapters():
-        shutil.copy(EXECUTED / p.name, STAGED / "notebooks" / p.name)
+        nb = nbformat.read(executed / p.name, 4)
+        nb.metadata.get("mystnb", {}).pop("execution_mode", None)  # the staged book does not run
+        nbformat.write(nb, STAGED / "notebooks" / p.name)
     return STAGED
 
 
@@ -112,7 +116,9 @@ if __name__ == "__main__":
         print("\n".join(str(p.relative_to(ROOT)) for p in prepare()))
     elif sys.argv[1:] == ["foreign"]:
         print("\n".join(str(p.relative_to(ROOT)) for p in foreign()))
-    elif sys.argv[1:] == ["stage"]:
-        print(f"staged the book with nbval's executions in {stage().relative_to(ROOT)}/")
+    elif sys.argv[1:2] == ["stage"] and len(sys.argv) <= 3:
+        source = Path(sys.argv[2]) if len(sys.argv) == 3 else EXECUTED
+        print(f"staged the book with the executions of {source} in "
+              f"{stage(ROOT / source).relative_to(ROOT)}/")
     else:
-        sys.exit("usage: python tools/notebook_test.py prepare|foreign|stage")
+        sys.exit("usage: python tools/notebook_test.py prepare|foreign|stage [DIR]")

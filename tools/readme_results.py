@@ -1,12 +1,13 @@
-"""Write the book's answer into README.md: ``make book`` runs this after the sweep.
+"""Write the book's answer into README.md: ``make book`` runs this after building.
 
 The README is not rebuilt with the book, yet it should say what the book found without a
 number typed by hand. This tool computes the same sentences as the book's first page
 (:func:`cliprl_helpers.stats.headline` of :func:`cliprl_helpers.stats.verdict`) from the
-sweep's ``runs/summary.csv`` (and, beside it, ``provenance.json``: how the numbers were
-computed) and writes them between the README's two result markers;
-everything else in the README is left as it is.
+published headline sweep (``published``: ``results/headline.csv``) or a sweep's
+``summary.csv`` (with ``provenance.json`` beside it: how the numbers were computed) and writes
+them between the README's two result markers; everything else in the README is left as it is.
 
+    python tools/readme_results.py published README.md
     python tools/readme_results.py runs/summary.csv README.md
 """
 
@@ -19,17 +20,14 @@ START = "<!-- results: written by make book (tools/readme_results.py); do not ed
 END = "<!-- end of results -->"
 
 
-def block(summary_csv: Path) -> str:
-    """The headline sentences computed from a sweep's summary table."""
-    import pandas as pd
+def block(source: Path) -> str:
+    """The headline sentences computed from the published headline sweep (``published``) or
+    a sweep's summary table."""
+    from cliprl_helpers import experiment, published, stats
 
-    from cliprl_helpers import experiment, stats, sweep
-
-    table = pd.read_csv(summary_csv)
+    table, where, _ = published.chapter_table("headline", str(source), "", [])
     verdicts = stats.verdict(table, experiment.resolution_of(table))
-    made = sweep.describe_provenance(sweep.provenance_file(summary_csv))
-    return stats.headline(verdicts, f"the sweep's {sweep.describe_source(table, summary_csv)}; "
-                                    f"how they were computed: {made}")
+    return stats.headline(verdicts, where)
 
 
 def replace(text: str, new: str) -> str:
@@ -44,10 +42,11 @@ def replace(text: str, new: str) -> str:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python tools/readme_results.py runs/summary.csv README.md", file=sys.stderr)
+        print("usage: python tools/readme_results.py published|SUMMARY.csv README.md",
+              file=sys.stderr)
         return 2
     summary, readme = Path(argv[0]), Path(argv[1])
-    if not summary.is_file():
+    if str(summary) != "published" and not summary.is_file():
         print(f"{summary} not found: README.md left as it is (make sweep writes it)")
         return 0
     text = readme.read_text()
