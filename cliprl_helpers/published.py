@@ -216,15 +216,17 @@ def describe(name: str, results_dir: Path = RESULTS_DIR) -> str:
     table = load(name, results_dir)
     sizes = sorted(int(n) for n in table.grid_size.unique())
     prov = entry.get("provenance", {})
-    commit = str(prov.get("git_commit") or "unknown")
-    commit = commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
+    commits = prov.get("git_commit") or ["unknown"]
+    commits = sorted({str(c)[:10] + (" with uncommitted changes" if str(c).endswith("-dirty")
+                                     else "") for c in ([commits] if isinstance(commits, str)
+                                                        else commits)})
     exact = ("the same bits on every x86-64 CPU" if prov.get("guaranteed") else
              "this CPU's own kernels: other CPUs may differ")
     return (f"results/{entry['file']} (grid sizes {sizes}, {table.trial.nunique()} trials, "
             f"{len(table)} runs, {int(table.censored.sum())} censored; "
             f"{'/'.join(prov.get('numerics', [])) or '?'} numerics, {exact}; computed on "
-            f"{', '.join(prov.get('cpus', [])) or '?'} by commit {commit}, "
-            f"{entry.get('computed', '?')})")
+            f"{', '.join(prov.get('cpus', [])) or '?'}, {entry.get('computed', '?')}, code "
+            f"fingerprint {str(entry.get('fingerprint'))[:12]} (commit {', '.join(commits)}))")
 
 
 # ---- what a chapter shows ----------------------------------------------------------------
@@ -527,15 +529,16 @@ def _notebook_params(result: Result) -> dict:
     return params
 
 
-def slice_of(name: str, table: pd.DataFrame, grid_sizes=None, trials: int | None = None,
-             results_dir: Path = RESULTS_DIR) -> pd.DataFrame:
-    """The published rows of ``name`` for ``grid_sizes`` and trials ``0 .. trials-1``."""
+def reproduce_slice(name: str, work: Path, grid_sizes, trials: int, jobs: int = 1,
+                    results_dir: Path = RESULTS_DIR) -> Comparison:
+    """Recompute the rows of published result ``name`` for ``grid_sizes`` and trials
+    ``0 .. trials-1`` from nothing (an empty cache in ``work``) and compare them with the
+    published ones (what ``make test`` does for the 8x8 rows of the headline sweep)."""
     pub = load(name, results_dir)
-    if grid_sizes is not None:
-        pub = pub[pub.grid_size.isin(list(grid_sizes))]
-    if trials is not None:
-        pub = pub[pub.trial < trials]
-    return pub
+    pub = pub[pub.grid_size.isin([int(n) for n in grid_sizes]) & (pub.trial < trials)]
+    table = recompute(name, work, jobs, overrides={"--grid-sizes": list(grid_sizes),
+                                                   "--trials": [trials]})
+    return compare(name, pub, _split(table)[0])
 
 
 # ---- command line -----------------------------------------------------------------------

@@ -166,3 +166,23 @@ def test_index_redirects_to_the_first_page(browser):
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(browser, 15).until(lambda d: "intro.html" in d.current_url)
+
+
+def test_the_first_page_gives_the_verdict_and_the_robustness_table_with_their_sources(browser):
+    _load(browser, "book/intro")
+    text = browser.execute_script("return document.querySelector('main').innerText")
+    assert "deciding bound:" in text  # every claim label says the bound that decided it
+    assert "published results/headline.csv" in text and "30 trials" in text
+    assert "specifications of the published robustness study" in text
+    rows = browser.execute_script(
+        "const t = Array.from(document.querySelectorAll('main table'))"
+        ".find(t => t.innerText.includes('native kernels'));"
+        "return t ? Array.from(t.querySelectorAll('tbody tr')).map(r => r.innerText) : null")
+    assert rows and rows[0].startswith("book's defaults"), rows
+    from cliprl_helpers.robustness import CHOICES
+
+    # the defaults, each alternative alone, native kernels
+    assert len(rows) == 1 + sum(map(len, CHOICES.values())) + 1
+    browser.execute_script("Array.from(document.querySelectorAll('main table'))"
+                           ".find(t => t.innerText.includes('native kernels')).scrollIntoView()")
+    browser.save_screenshot(str(SHOTS / "intro-robustness-table.png"))

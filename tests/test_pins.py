@@ -63,16 +63,23 @@ def test_every_notebook_exposes_its_parameters_to_papermill():
         assert sorted(params) == sorted(names), f"{nb.name}: papermill sees {sorted(params)}"
 
 
-def test_book_build_cannot_show_stale_sweep_results():
-    """Chapter 6 reads runs/ (written by the sweep, not by the notebook), so the execution
-    cache, keyed by code only, must not serve it; `make book` re-reads every page."""
+def test_book_build_cannot_show_stale_published_results():
+    """Chapters 6 and 9 read the published results by default; `make book` checks they are
+    current before it executes anything, and re-executes a chapter when results/ changes."""
     import nbformat
 
-    nb = nbformat.read(ROOT / "notebooks" / "06_grid_size_sweep.ipynb", 4)
-    assert "summary_csv" in papermill_params(nb)
-    assert nb.metadata.get("mystnb", {}).get("execution_mode") == "force"
-    book = re.search(r"^book:.*?\n\n", (ROOT / "Makefile").read_text(), re.S | re.M).group(0)
-    assert "jupyter-book build . --all" in book and "sweep" in book
+    for name in ("06_grid_size_sweep", "09_robustness"):
+        nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", 4)
+        params = papermill_params(nb)
+        assert "source" in params, name
+        first = next(c for c in nb.cells if c.cell_type == "code")
+        assert 'source = "published"' in first.source, name
+    make = (ROOT / "Makefile").read_text()
+    book = re.search(r"^book:.*?\n\n", make, re.S | re.M).group(0)
+    assert "cliprl_helpers.published status" in book
+    assert book.index("published status") < book.index("book-chapters")
+    rule = re.search(r"^\$\(BOOK_EXECUTED\)/%.ipynb:.*$", make, re.M).group(0)
+    assert "results/manifest.json" in rule and "$(PKG_STAMP)" in rule
 
 
 def test_notebooks_store_only_the_outputs_nbval_compares():
