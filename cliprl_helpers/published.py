@@ -317,8 +317,10 @@ def verify(name: str, table: pd.DataFrame, results_dir: Path = RESULTS_DIR) -> s
     mine = _as_text(_split(table)[0])
     keys = key_columns(mine)
     extra = [c for c in mine.columns if c not in pub.columns]
-    if extra:
-        return f"{name}: not comparable with the published rows (columns {extra} are not in it)"
+    lacking = [c for c in key_columns(pub) if c not in mine.columns]
+    if extra or lacking:
+        return (f"{name}: not comparable with the published rows (columns "
+                f"{extra or lacking} are only in {'these' if extra else 'the published'} rows)")
     both = mine.merge(pub[keys].assign(_published=True), on=keys, how="left")
     mine = mine[both["_published"].fillna(False).to_numpy(bool)]
     if mine.empty:
@@ -464,21 +466,74 @@ def sweep_command(result: Result, out: Path, jobs: int, scheduler: str | None,
     return [sys.executable, "-m", "cliprl_helpers.sweep", "--out", str(out), *args, *engine]
 
 
+def _sweep_process(name: str, work: Path, jobs: int, scheduler: str | None,
+                   overrides: dict | None = None, log: Path | None = None):
+    """Start the sweep of result ``name`` (see :func:`recompute`); returns the process and
+    its command line."""
+    result = _get(name)
+    env = numerics.child_environment(result.numerics,
+                                     CLIPRL_ARTIFACTS=str(Path(work) / "artifacts"))
+    cmd = sweep_command(result, Path(work) / name, jobs, scheduler, overrides)
+    out = open(log, "w") if log is not None else None  # noqa: SIM115 - closed by the caller
+    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=out), cmd, out
+
+
+def _table_of(name: str, work: Path, proc, cmd) -> pd.DataFrame:
+    if proc.returncode:
+        raise RuntimeError(f"the sweep of {name} stopped with exit code {proc.returncode}: "
+                           f"{' '.join(cmd[1:])}")
+    return pd.read_csv(Path(work) / name / _get(name).summary_name, dtype=str,
+                       keep_default_na=False)
+
+
 def recompute(name: str, work: Path, jobs: int = 2, scheduler: str | None = None,
               overrides: dict | None = None) -> pd.DataFrame:
     """Run the sweep of result ``name`` into ``work/<name>`` with the training cache
-    ``work/artifacts`` and return its table (every column, every cell as its CSV text).
-    Raises ``RuntimeError`` if the sweep fails."""
-    result = _get(name)
-    out = Path(work) / name
-    env = numerics.child_environment(result.numerics,
-                                     CLIPRL_ARTIFACTS=str(Path(work) / "artifacts"))
-    cmd = sweep_command(result, out, jobs, scheduler, overrides)
-    code = subprocess.call(cmd, env=env, cwd=ROOT)
-    if code:
-        raise RuntimeError(f"the sweep of {name} stopped with exit code {code}: "
-                           f"{' '.join(cmd[1:])}")
-    return pd.read_csv(out / result.summary_name, dtype=str, keep_default_na=False)
+    ``work/artifacts`` (its progress bar on the terminal) and return its table (every
+    column, every cell as its CSV text). Raises ``RuntimeError`` if the sweep fails."""
+    proc, cmd, _ = _sweep_process(name, work, jobs, scheduler, overrides)
+    proc.wait()
+    return _table_of(name, work, proc, cmd)
+
+
+def _planned_runs(name: str, work: Path) -> list:
+    from .sweep import build_parser, plan
+
+    cmd = sweep_command(_get(name), Path(work) / name, 1, None)
+    return plan(build_parser().parse_args(cmd[3:]), ROOT)
+
+
+def recompute_together(names: list[str], work: Path) -> dict[str, pd.DataFrame]:
+    """Run the sweeps of several small results at once, one worker each (their runs are
+    fewer than the cores: one at a time would leave cores idle), each logging to
+    ``work/<name>.log``, under one progress bar of finished runs."""
+    from tqdm.auto import tqdm
+
+    planned = {n: _planned_runs(n, work) for n in names}
+    started = {n: _sweep_process(n, work, 1, None, log=Path(work) / f"{n}.log")
+               for n in names}
+    total = sum(map(len, planned.values()))
+    try:
+        with tqdm(total=total, desc=" + ".join(names), unit="run") as bar:
+            while True:
+                done = sum((r.dir / "finished.json").is_file()
+                           for runs_ in planned.values() for r in runs_)
+                bar.update(done - bar.n)
+                if all(p.poll() is not None for p, _, _ in started.values()):
+                    break
+                time.sleep(2)
+    finally:
+        for proc, _, log in started.values():
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
+    return {n: _table_of(n, work, p, cmd) for n, (p, cmd, _) in started.items()}
+
+
+#: The order ``reproduce`` computes in; the results of one stage run at the same time.
+STAGES = (("headline",), ("robustness",), ("native", "ch07", "ch08"))
 
 
 def write(name: str, table: pd.DataFrame, provenance: dict,
@@ -582,6 +637,33 @@ def status_report(results_dir: Path = RESULTS_DIR) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
+def _compare_and_publish(name: str, table: pd.DataFrame, work: Path, command: str) -> list:
+    """Compare a recomputed table with the published one (printing the report), and with
+    ``command == "publish"`` write it; returns ``[(result, comparison)]`` or ``[]``."""
+    result, out = RESULTS[name], []
+    published = None
+    try:
+        entry = manifest()["results"].get(name)
+        if entry is not None:
+            published = pd.read_csv(RESULTS_DIR / entry["file"], dtype=str,
+                                    keep_default_na=False)
+    except (OSError, ValueError) as e:
+        print(f"  cannot read the published {name}: {e}", file=sys.stderr)
+    if published is not None:
+        c = compare(name, published, _split(table)[0])
+        out.append((result, c))
+        print(c.report(), flush=True)
+    else:
+        print(f"{name}: nothing published yet to compare with", flush=True)
+    if command == "publish":
+        from .sweep import provenance_file
+
+        prov = json.loads(provenance_file(work / name / result.summary_name).read_text())
+        write(name, table, prov)
+        print(f"  published results/{name}.csv ({len(table)} rows)", flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -603,33 +685,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.command}: {len(args.only)} published result(s), computed in {work}/ "
           f"(resumable: run the same command again after Ctrl-C)", flush=True)
     t0, comparisons, failed = time.perf_counter(), [], False
+    stages = [[n for n in stage if n in args.only] for stage in STAGES]
+    stages = [stage for stage in stages if stage]
     try:
-        for i, name in enumerate(args.only, 1):
-            result = RESULTS[name]
-            print(f"\n[{i}/{len(args.only)}] {name}: {result.title}", flush=True)
-            table = recompute(name, work, args.jobs, args.scheduler)
-            data, _ = _split(table)
-            published = None
-            try:
-                entry = manifest()["results"].get(name)
-                if entry is not None:
-                    published = pd.read_csv(RESULTS_DIR / entry["file"], dtype=str,
-                                            keep_default_na=False)
-            except (OSError, ValueError) as e:
-                print(f"  cannot read the published {name}: {e}", file=sys.stderr)
-            if published is not None:
-                c = compare(name, published, data)
-                comparisons.append((result, c))
-                print(c.report(), flush=True)
+        for i, stage in enumerate(stages, 1):
+            for name in stage:
+                print(f"\n[{i}/{len(stages)}] {name}: {RESULTS[name].title}", flush=True)
+            if len(stage) == 1 or args.scheduler:
+                tables = {n: recompute(n, work, args.jobs, args.scheduler) for n in stage}
             else:
-                print(f"{name}: nothing published yet to compare with", flush=True)
-            if args.command == "publish":
-                from .sweep import provenance_file
-
-                prov = json.loads(provenance_file(work / name / result.summary_name)
-                                  .read_text())
-                write(name, table, prov)
-                print(f"  published results/{name}.csv ({len(table)} rows)", flush=True)
+                tables = recompute_together(stage, work)
+            for name in stage:
+                comparisons += _compare_and_publish(name, tables[name], work, args.command)
     except KeyboardInterrupt:
         print(f"\n{args.command}: interrupted; run the same command again to resume "
               f"(finished runs in {work}/ are reused)", file=sys.stderr)

@@ -187,3 +187,8 @@ def test_the_committed_manifest_is_well_formed():
     for name, entry in data["results"].items():
         assert entry["file"] == f"{name}.csv" and "wall_s" not in entry["columns"]
         assert entry["provenance"]["guaranteed"] is published.RESULTS[name].exact
+
+
+def test_verify_refuses_rows_keyed_differently(results):
+    mine = _table(trials=1).assign(param_weighting="paper")
+    assert "not comparable" in published.verify("headline", mine, results)
