@@ -153,10 +153,11 @@ unit: $(STAMP)
 # make test runs the unit tests in two parts: the sweep's (Dask clusters, papermill runs)
 # beside nbval, then the rest on whichever core is free first.
 unit-sweep: $(STAMP)
-	$(PY) -m pytest tests/test_sweep.py -p no:cacheprovider
+	$(PY) -m pytest tests/test_sweep.py tests/test_published_slice.py -p no:cacheprovider
 
 unit-fast: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/test_browser.py --ignore=tests/test_sweep.py \
+	  --ignore=tests/test_published_slice.py \
 	  -p no:cacheprovider
 
 nbval-test: $(STAMP)

@@ -11,8 +11,8 @@ specification, and the tables of chapters 7 and 8 at their stored parameters. In
                           the recipe, the numerics, the fingerprint of the code that computed
                           it (:mod:`cliprl_helpers.codeprint`) and its provenance
     <name>.csv            the rows, every column that must reproduce to the bit
-    <name>-timing.csv     wall-clock seconds per row (the row's keys + ``wall_s``): kept apart,
-                          because they never reproduce
+    <name>-timing.csv     wall-clock seconds (``wall_s``) of each row of ``<name>.csv``, line
+                          by line: kept apart, because they never reproduce
 
 A result is *current* while the fingerprint of the code that would compute it today equals
 the one it was computed with; the book renders current results and refuses stale or damaged
@@ -340,10 +340,11 @@ def work_dir(base: str | Path | None = None) -> Path:
 
 
 def _split(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(data, timing): the columns that reproduce, and the keys + wall-clock columns."""
-    keys = key_columns(table)
+    """(data, timing): the columns that reproduce, and the wall-clock columns (row by row
+    beside the data, to the millisecond)."""
     data = table.drop(columns=[c for c in TIMING_COLUMNS if c in table])
-    timing = table[keys + [c for c in TIMING_COLUMNS if c in table]]
+    timing = table[[c for c in TIMING_COLUMNS if c in table]]
+    timing = timing.apply(lambda c: pd.to_numeric(c).round(3))
     return data, timing
 
 

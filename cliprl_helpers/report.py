@@ -68,7 +68,7 @@ def table(frame, index: bool = False):
     styler = frame.style if index else frame.style.hide(axis="index")
     pvalues = {c: "{:.3f}" for c in frame.columns
                if isinstance(c, str) and (c == "p" or c.startswith("p ("))}
-    styler = styler.format(precision=2, na_rep="n/a")
+    styler = styler.format(precision=2, na_rep="n/a", escape="html")
     if pvalues:
         styler = styler.format(pvalues, subset=list(pvalues), na_rep="n/a")
     return styler.set_table_attributes('class="dataframe cliprl-table"')

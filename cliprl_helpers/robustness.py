@@ -318,14 +318,15 @@ def short_findings(curve: pd.DataFrame, source: str) -> str:
     parts = []
     for reading, sub in counts.groupby("reading", sort=False):
         c1, c2 = (sub[sub.claim == c].iloc[0] for c in ("claim 1", "claim 2"))
-        n = int(c1.specifications)
 
         def said(c):
-            return ", ".join(f"{int(c[s])} {s}" for s in STATUSES if int(c[s]))
+            verbs = {"holds": "holds", "not shown": "is not shown",
+                     "contradicted": "is contradicted", "not testable": "is not testable"}
+            return ", ".join(f"{verbs[s]} under {int(c[s])}" for s in STATUSES if int(c[s]))
 
-        parts.append(f"{_reading(reading)}: claim 1 {said(c1)}; claim 2 {said(c2)}")
-    first = (f"Over the {len(set(curve.spec))} specifications of {source}, out of {n} per "
-             f"reading, " + "; ".join(parts) + ".")
+        parts.append(f"{_reading(reading)}, claim 1 {said(c1)}, and claim 2 {said(c2)}")
+    first = (f"Over the {len(set(curve.spec))} specifications of {source}: "
+             + "; ".join(parts) + ".")
     faster = {_reading(r): int((g.hi < 1).sum()) for r, g in curve.groupby("reading",
                                                                          sort=False)}
     slower = {_reading(r): int((g.lo > 1).sum()) for r, g in curve.groupby("reading",

@@ -65,3 +65,9 @@ def test_the_block_says_how_the_numbers_were_computed(tmp_path):
     assert "how they were computed: reference numerics (the same bits on every x86-64 CPU) on " \
            "Some CPU, package 0.1.0, trainer version 4, commit 0123456789ab, torch 2.13.0+cpu" \
         in text
+
+
+def test_by_default_the_block_comes_from_the_published_headline_sweep():
+    text = readme_results.block("published")
+    assert "x 30 trials" in text and "(Computed from the published results/headline.csv" in text
+    assert "deciding bound:" in text

@@ -128,5 +128,6 @@ def test_the_compact_table_has_one_row_per_specification_with_deciding_bounds():
         == "no change beyond x1.25"
     text = robustness.short_findings(curve, "a test study")
     assert text.count(". ") + 1 <= 3 and text.endswith(".")
-    assert "Over the 3 specifications of a test study" in text
+    assert "Over the 3 specifications of a test study: as printed, claim 1 holds under 1, " \
+           "is contradicted under 2, and claim 2" in text
     assert "weighting = top1 (as printed, ratio x0.4" in text
