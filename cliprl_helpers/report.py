@@ -62,13 +62,16 @@ def admonition(markdown: str, kind: str = "warning") -> HTML:
                 f"{to_html(markdown)}</div>")
 
 
-def table(frame, index: bool = False):
+def table(frame, index: bool = False, lines: bool = False):
     """A DataFrame as a plain table for a page: one header row, no index column (unless
-    ``index``), cells kept on one line (the book's CSS scrolls a wide table sideways)."""
+    ``index``), cells kept on one line (the book's CSS scrolls a wide table sideways); with
+    ``lines``, a cell's ``\n`` starts a new line instead, so a narrow table can hold several
+    facts per cell."""
     styler = frame.style if index else frame.style.hide(axis="index")
     pvalues = {c: "{:.3f}" for c in frame.columns
                if isinstance(c, str) and (c == "p" or c.startswith("p ("))}
     styler = styler.format(precision=2, na_rep="n/a", escape="html")
     if pvalues:
         styler = styler.format(pvalues, subset=list(pvalues), na_rep="n/a")
-    return styler.set_table_attributes('class="dataframe cliprl-table"')
+    kind = "cliprl-table cliprl-lines" if lines else "cliprl-table"
+    return styler.set_table_attributes(f'class="dataframe {kind}"')

@@ -276,16 +276,19 @@ def _reading(reading: str) -> str:
 
 def compact_table(curve: pd.DataFrame) -> pd.DataFrame:
     """The study at a glance, one row per specification (the defaults first, then by the
-    first reading's ratio): per reading, the Algorithm 2 / Algorithm 1 ratio with its 95%
-    interval and the two claim labels with their deciding bounds; and which method carried
-    each change of the ratio by more than :data:`MOVED` from the defaults (:func:`moved_by`)."""
+    first reading's ratio), narrow enough for a page: per reading, one cell of three lines
+    (the Algorithm 2 / Algorithm 1 ratio with its 95% interval, then each claim's label with
+    its deciding bound); and which method carried each change of the ratio by more than
+    :data:`MOVED` from the defaults (:func:`moved_by`). Show it with
+    ``report.table(..., lines=True)``."""
     readings = list(dict.fromkeys(curve.reading))
     via: dict[str, list[str]] = {}
     for reading, sub in curve.groupby("reading", sort=False):
         if (sub.choice == "").any():
             for _, r in moved_by(sub).iterrows():
-                via.setdefault(r.spec, []).append(
-                    f"{_reading(reading)}: {r.via} (x{r.change:.2f})")
+                short = r.via.replace("Algorithm ", "Alg ")
+                via.setdefault(r.spec, []).append(f"{_reading(reading)}: {short} "
+                                                  f"(x{r.change:.2f})")
     first = curve[curve.reading == readings[0]]
     order = ["book's defaults"] + [s for s in first.spec if s != "book's defaults"]
     order += [s for s in dict.fromkeys(curve.spec) if s not in order]
@@ -294,16 +297,14 @@ def compact_table(curve: pd.DataFrame) -> pd.DataFrame:
         row = {"specification": spec}
         for reading in readings:
             r = curve[(curve.reading == reading) & (curve.spec == spec)]
-            name = _reading(reading)
             if r.empty:
-                row.update({f"{name}: ratio": "n/a", f"{name}: claim 1": "n/a",
-                            f"{name}: claim 2": "n/a"})
+                row[_reading(reading)] = "n/a"
                 continue
             r = r.iloc[0]
-            row[f"{name}: ratio"] = f"{r['geo-mean ratio']:.2f} {r['95% CI']}"
-            row[f"{name}: claim 1"] = r["claim 1 label"]
-            row[f"{name}: claim 2"] = r["claim 2 label"]
-        row["change carried by"] = "; ".join(via.get(spec, [])) or \
+            row[_reading(reading)] = (f"{r['geo-mean ratio']:.2f} {r['95% CI']}\n"
+                                      f"claim 1 {r['claim 1 label']}\n"
+                                      f"claim 2 {r['claim 2 label']}")
+        row["change carried by"] = "\n".join(via.get(spec, [])) or \
             ("" if spec == "book's defaults" else f"no change beyond x{MOVED:g}")
         rows.append(row)
     return pd.DataFrame(rows)
