@@ -192,3 +192,28 @@ def test_the_committed_manifest_is_well_formed():
 def test_verify_refuses_rows_keyed_differently(results):
     mine = _table(trials=1).assign(param_weighting="paper")
     assert "not comparable" in published.verify("headline", mine, results)
+
+
+def test_reproduce_reports_every_table_and_fails_only_on_a_reference_difference(
+        results, monkeypatch, capsys):
+    """The command's logic, with the sweeps replaced by tables: identical rows pass, a changed
+    reference row fails with exit 1, a changed native-kernels row is reported apart."""
+    published.write("native", _table(), {"guaranteed": False}, results_dir=results)
+    monkeypatch.setattr(published, "RESULTS_DIR", results)
+    recomputed = {"headline": _table(), "native": _table()}
+    monkeypatch.setattr(published, "recompute",
+                        lambda name, *a, **k: recomputed[name].astype(str))
+    monkeypatch.setattr(published, "recompute_together",
+                        lambda names, work: {n: recomputed[n].astype(str) for n in names})
+    work = ["--work", str(results / "work")]
+    assert published.main(["reproduce", "--only", "headline", "native", *work]) == 0
+    out = capsys.readouterr().out
+    assert "headline: 18 of 18 rows identical to the bit" in out
+    recomputed["native"] = _table(steps=999)
+    assert published.main(["reproduce", "--only", "headline", "native", *work]) == 0
+    out = capsys.readouterr().out
+    assert "native: 17 of 18 rows identical to the bit (native kernels" in out
+    recomputed["headline"] = _table(steps=999)
+    assert published.main(["reproduce", "--only", "headline", *work]) == 1
+    captured = capsys.readouterr()
+    assert "1 rows differ" in captured.out and "some published rows differ" in captured.err
