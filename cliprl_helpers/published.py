@@ -633,7 +633,7 @@ def status_report(results_dir: Path = RESULTS_DIR) -> tuple[str, bool]:
     if not ok:
         lines.append("`make reproduce` recomputes every published result and reports, row by "
                      "row, whether any number changed; `make publish` writes the recomputed "
-                     "results into results/ (both from an empty cache, about 30 min on 2 "
+                     "results into results/ (both from an empty cache, about 32 min on 2 "
                      "cores).")
     return "\n".join(lines), ok
 
