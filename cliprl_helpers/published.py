@@ -209,11 +209,13 @@ def load(name: str, results_dir: Path = RESULTS_DIR, timing: bool = False) -> pd
     return table
 
 
-def describe(name: str, results_dir: Path = RESULTS_DIR) -> str:
+def describe(name: str, results_dir: Path = RESULTS_DIR,
+             table: pd.DataFrame | None = None) -> str:
     """Where a published result's numbers come from, in one phrase: file, sizes, trials,
-    runs, censored runs, numerics, commit and date."""
+    runs, censored runs, numerics, commit and date (``table``: the result, if already
+    loaded)."""
     entry = manifest(results_dir)["results"][name]
-    table = load(name, results_dir)
+    table = load(name, results_dir) if table is None else table
     sizes = sorted(int(n) for n in table.grid_size.unique())
     prov = entry.get("provenance", {})
     commits = prov.get("git_commit") or ["unknown"]
@@ -261,7 +263,7 @@ def or_compute(name: str, params: dict, source: str, compute: Callable[..., pd.D
                                          f"results/{name}.csv is not published"))
         else:
             table = load(name, results_dir)
-            said = f"showing the published {describe(name, results_dir)}"
+            said = f"showing the published {describe(name, results_dir, table)}"
     print(said)
 
     def rows(**kwargs) -> pd.DataFrame:
@@ -293,8 +295,8 @@ def chapter_table(name: str, source: str, small_out: str | Path, small_args: lis
     from .sweep import describe_provenance, describe_source, provenance_file, small_run
 
     if source == "published":
-        where = f"the published {describe(name, results_dir)}"
-        return load(name, results_dir), where, "published"
+        table = load(name, results_dir)
+        return table, f"the published {describe(name, results_dir, table)}", "published"
     if source == "small":
         table, path = small_run(small_out, small_args, module)
         kind = "small"
