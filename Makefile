@@ -54,15 +54,17 @@ $(STAMP): pyproject.toml
 	@$(PY) -m compileall -q -j 2 $(VENV)/lib/python3.11/site-packages > /dev/null || true
 	@touch $(STAMP)
 
-# The full sweep (4 grid sizes x 2 readings x TRIALS trials) feeds chapter 6; finished runs are
-# reused. TRIALS=10 is the paper's design; `make book TRIALS=30` buys power for minutes more.
+# A sweep of your own (4 grid sizes x 2 readings x TRIALS trials) into runs/; finished runs are
+# reused. TRIALS=10 is the paper's design (the book publishes 30: results/headline.csv). Chapter 6
+# reads it with source = "../runs/summary.csv".
 TRIALS ?= 10
 sweep: $(STAMP)
 	$(PY) -m cliprl_helpers.sweep --jobs 2 --trials $(TRIALS)
 
 # The robustness study of chapter 9: every choice of cliprl_helpers.robustness.CHOICES varied
-# alone, 4 grid sizes x 2 readings x TRIALS trials (finished runs are reused). Chapter 9 shows
-# it when runs/robustness/summary.csv exists, and a small study of its own otherwise.
+# alone, 4 grid sizes x 2 readings x TRIALS trials, into runs/robustness (finished runs are
+# reused). The book shows its published study; chapter 9 reads yours with
+# source = "../runs/robustness/summary.csv".
 robustness: $(STAMP)
 	$(PY) -m cliprl_helpers.robustness --jobs 2 --trials $(TRIALS)
 
