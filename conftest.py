@@ -29,7 +29,6 @@ def pytest_runtest_teardown(item, nextitem):
     import nbformat
 
     nb = item.parent.nb
-    nb.metadata.get("mystnb", {}).pop("execution_mode", None)  # the staged book does not run
     name = Path(str(item.parent.fspath)).name.removeprefix(".test-")
     path = Path(out) / name
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,8 @@ class Result:
     name: str
     title: str
     chapter: str
+    #: Trials per grid size (``None``: the chapter notebook's own default).
+    trials: int | None = None
     numerics: str = "reference"
     #: False: another CPU may compute other bits (native kernels); reported apart.
     exact: bool = True
@@ -89,14 +91,13 @@ class Result:
         if self.name == "robustness":
             from .robustness import sweep_args
 
-            args = sweep_args("-", 10, jobs=1)
+            args = sweep_args("-", self.trials, jobs=1)
             for flag in ("--out", "--jobs"):
                 i = args.index(flag)
                 del args[i:i + 2]
             return args
         if self.chapter == "05":
-            trials = "30" if self.name == "headline" else "10"
-            return ["--trials", trials, "--grid-sizes", *PAPER_SIZES, "--no-figures"]
+            return ["--trials", str(self.trials), "--grid-sizes", *PAPER_SIZES, "--no-figures"]
         from .sweep import notebook_defaults
 
         d = notebook_defaults(self.notebook)
@@ -113,13 +114,13 @@ class Result:
 
 RESULTS = {r.name: r for r in (
     Result("headline", "the headline sweep: chapter 5 at grid sizes 8, 10, 15 and 25, both "
-                       "readings, every method, 30 trials", "05"),
+                       "readings, every method, 30 trials", "05", trials=30),
     Result("robustness", "the robustness study: the book's defaults and every choice of "
                          "chapter 9 varied alone, grid sizes 8, 10, 15 and 25, both readings, "
-                         "10 trials", "05"),
+                         "10 trials", "05", trials=10),
     Result("native", "the robustness study's \"native kernels\" specification: the book's "
                      "defaults computed with the CPU's own kernels, 10 trials", "05",
-           numerics="native", exact=False),
+           trials=10, numerics="native", exact=False),
     Result("ch07", "chapter 7's leave-one-out over the colour world at its stored "
                    "parameters", "07"),
     Result("ch08", "chapter 8's leave-one-out settings at its stored parameters", "08"),
@@ -315,7 +316,7 @@ def verify(name: str, table: pd.DataFrame, results_dir: Path = RESULTS_DIR) -> s
     """Compare the rows a chapter shows with published result ``name``, to the bit: every row
     of ``table`` whose keys (specification, grid size, reading, trial, method) the published
     result also has. One line: rows compared and identical, or what differs."""
-    pub = _as_text(load(name, results_dir).pipe(lambda t: _split(t)[0]))
+    pub = _as_text(load(name, results_dir))  # published tables hold no timing columns
     mine = _as_text(_split(table)[0])
     keys = key_columns(mine)
     extra = [c for c in mine.columns if c not in pub.columns]
@@ -581,9 +582,8 @@ def _notebook_params(result: Result) -> dict:
 
     params = {k: v for k, v in notebook_defaults(result.notebook).items()
               if k not in ("results_csv", "source")}
-    args = result.args()
-    if "--trials" in args:
-        params["n_trials"] = int(args[args.index("--trials") + 1])
+    if result.trials is not None:
+        params["n_trials"] = result.trials
     return params
 
 
