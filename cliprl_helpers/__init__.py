@@ -4,7 +4,7 @@ Importing the package first puts torch on the reference numeric path, the same b
 x86-64 CPU (:mod:`cliprl_helpers.numerics`; ``CLIPRL_NUMERICS=native`` opts out), before
 anything computes; then it pins torch to one thread per process (:mod:`cliprl_helpers.threads`),
 keeps large temporaries on the heap (:mod:`cliprl_helpers.allocator`) and registers the
-``cliprl/GoalGrid-v0`` gymnasium environment.
+``cliprl/GoalGrid-v0`` and ``cliprl/GoToObjectRoom-v0`` gymnasium environments.
 """
 
 from .numerics import pin as _pin_numerics
@@ -12,16 +12,21 @@ from .numerics import pin as _pin_numerics
 _pin_numerics()  # before any module below imports torch and computes
 
 from .allocator import keep_on_heap  # noqa: E402
-from .colour_world import COLOUR_ENV_ID, ColourWorldEnv, register_colour_world  # noqa: E402
-from .envs import ENV_ID, BatchedGoalGrid, GoalGridEnv, GoalGridVectorEnv, register_envs  # noqa: E402
+from .envs import (  # noqa: E402
+    ENV_ID,
+    ROOM_ENV_ID,
+    BatchedGoalGrid,
+    GoalGridEnv,
+    GoalGridVectorEnv,
+    register_envs,
+)
 from .threads import pin_threads  # noqa: E402
 
 pin_threads()
 keep_on_heap()
 
 register_envs()
-register_colour_world()
 
-__all__ = ["COLOUR_ENV_ID", "ColourWorldEnv", "ENV_ID", "BatchedGoalGrid", "GoalGridEnv",
+__all__ = ["ENV_ID", "ROOM_ENV_ID", "BatchedGoalGrid", "GoalGridEnv",
            "GoalGridVectorEnv", "pin_threads", "register_envs"]
 __version__ = "0.1.0"

@@ -19,7 +19,7 @@ import torch
 
 from . import artifacts
 from .dqn import PARAM_NAMES, TRAINER_VERSION, DQNConfig, init_params, init_seeds, train_population
-from .grid import check_cell, check_size
+from .mdp import World, as_world
 from .numerics import trainer_tag
 
 
@@ -39,7 +39,7 @@ class BasePolicies:
     """Trained base policies of ``T`` trials x ``N`` tasks.
 
     Attributes:
-        size: grid side.
+        size: grid side (or the :class:`~cliprl_helpers.mdp.World` they live in).
         instructions, goals: the ``N`` base tasks.
         trial_seeds: the ``T`` trial seeds.
         init_mode: ``"shared"`` or ``"independent"`` initial weights.
@@ -51,7 +51,7 @@ class BasePolicies:
         from_cache: which trials were loaded rather than trained.
     """
 
-    size: int
+    size: int | World
     instructions: list[str]
     goals: list[tuple[int, int]]
     trial_seeds: list[int]
@@ -93,15 +93,15 @@ class BasePolicies:
             from_cache=self.from_cache)
 
 
-def _trial_config(size, bases, trial_seed, config, init_mode) -> dict:
-    return {"kind": "base_policies", "trainer_version": TRAINER_VERSION, "size": size,
+def _trial_config(world, bases, trial_seed, config, init_mode) -> dict:
+    return {"kind": "base_policies", "trainer_version": TRAINER_VERSION, "size": world.key(),
             "bases": [[i, list(g)] for i, g in bases.items()], "trial_seed": int(trial_seed),
             "init_mode": init_mode, "dqn": config.to_dict()}
 
 
-def _mismatch(tensors: dict, meta: dict, config: dict, N: int) -> str:
+def _mismatch(tensors: dict, meta: dict, config: dict, N: int, n2: int) -> str:
     """Why a cached artifact does not belong to ``config`` (``""`` if it does)."""
-    n2, H = config["size"] ** 2, config["dqn"]["hidden"]
+    H = config["dqn"]["hidden"]
     want = {"W1": (N, n2, H), "b1": (N, H), "W2": (N, H, 4), "b2": (N, 4)}
     for k, shape in want.items():
         got = tuple(tensors[k].shape) if k in tensors else None
@@ -121,14 +121,14 @@ def _mismatch(tensors: dict, meta: dict, config: dict, N: int) -> str:
     return ""
 
 
-def train_base_policies(size: int, bases: dict[str, tuple[int, int]], trial_seeds,
+def train_base_policies(size: int | World, bases: dict[str, tuple[int, int]], trial_seeds,
                         config: DQNConfig | None = None, init_mode: str = "shared",
                         cache_dir: str | Path | None = None, use_cache: bool = True,
                         progress: bool = True) -> BasePolicies:
     """Train (or load) the base policies of every trial.
 
     Args:
-        size: grid side.
+        size: grid side, or a :class:`~cliprl_helpers.mdp.World` (chapter 7's room).
         bases: ``{instruction: goal}`` of the base tasks.
         trial_seeds: one seed per trial; agents' streams and (shared) initial weights
             derive from it.
@@ -139,19 +139,19 @@ def train_base_policies(size: int, bases: dict[str, tuple[int, int]], trial_seed
         use_cache: False retrains and overwrites.
         progress: show a progress bar.
     """
-    size = check_size(size)
+    world = as_world(size)
     cfg = config or DQNConfig()
     if not bases:
         raise ValueError("no base tasks given: bases must map at least one instruction to a goal")
-    bases = {str(i): check_cell(g, size) for i, g in bases.items()}
+    bases = {str(i): world.check_goal(g) for i, g in bases.items()}
     trial_seeds = [int(s) for s in trial_seeds]
     if not trial_seeds:
         raise ValueError("no trials: give at least one trial seed")
     init_seeds([0], 1, init_mode)  # validates init_mode
     cache_dir = Path(cache_dir) if cache_dir is not None else artifacts.artifacts_dir()
     goals, N = list(bases.values()), len(bases)
-    names = {s: f"base-n{size}-s{s}-"
-                + artifacts.cache_key(_trial_config(size, bases, s, cfg, init_mode),
+    names = {s: f"base-{world.slug}-s{s}-"
+                + artifacts.cache_key(_trial_config(world, bases, s, cfg, init_mode),
                                       trainer_tag())
              for s in trial_seeds}
 
@@ -160,8 +160,8 @@ def train_base_policies(size: int, bases: dict[str, tuple[int, int]], trial_seed
         for s in trial_seeds:
             if artifacts.exists(cache_dir, names[s]):
                 tensors, meta = artifacts.load(cache_dir, names[s])
-                problem = _mismatch(tensors, meta, _trial_config(size, bases, s, cfg,
-                                                                 init_mode), N)
+                problem = _mismatch(tensors, meta, _trial_config(world, bases, s, cfg,
+                                                                 init_mode), N, world.n_states)
                 if problem:
                     warnings.warn(f"cached base policies {names[s]} in {cache_dir} do not fit "
                                   f"their config ({problem}); retraining them", stacklevel=2)
@@ -170,15 +170,15 @@ def train_base_policies(size: int, bases: dict[str, tuple[int, int]], trial_seed
     todo = [s for s in trial_seeds if s not in loaded]
     if todo:
         seeds = [agent_seed(s, "base", i) for s in todo for i in range(N)]
-        p0 = init_params(size, cfg.hidden, init_seeds(todo, N, init_mode))
-        res = train_population(size, goals * len(todo), seeds, cfg, params=p0,
-                               progress=f"base policies {size}x{size}" if progress else False)
+        p0 = init_params(world, cfg.hidden, init_seeds(todo, N, init_mode))
+        res = train_population(world, goals * len(todo), seeds, cfg, params=p0,
+                               progress=f"base policies {world.label}" if progress else False)
         for t, s in enumerate(todo):
             sl = slice(t * N, (t + 1) * N)
             tensors = {k: v[sl] for k, v in res.params.items()}
             tensors["curve"] = torch.as_tensor(res.curve[:, sl], dtype=torch.float32)
             tensors["curve_steps"] = torch.as_tensor(res.curve_steps, dtype=torch.int64)
-            meta = {"config": _trial_config(size, bases, s, cfg, init_mode),
+            meta = {"config": _trial_config(world, bases, s, cfg, init_mode),
                     "instructions": list(bases), "goals": [list(g) for g in goals],
                     "agent_seeds": seeds[sl],
                     "steps_to_converge": res.steps_to_converge[sl].tolist(),
@@ -208,7 +208,8 @@ def train_base_policies(size: int, bases: dict[str, tuple[int, int]], trial_seed
                          "wall_s": meta["converge_wall_s"][i],
                          "population_wall_s": meta["population_wall_s"]})
     params = {k: torch.stack([loaded[s][0][k] for s in trial_seeds]) for k in PARAM_NAMES}
-    return BasePolicies(size=size, instructions=list(bases), goals=goals,
+    return BasePolicies(size=world if isinstance(size, World) else world.size,
+                        instructions=list(bases), goals=goals,
                         trial_seeds=trial_seeds, init_mode=init_mode, config=cfg, params=params,
                         table=pd.DataFrame(rows), curve_steps=np.asarray(curve_steps),
                         curves=np.stack(curves),

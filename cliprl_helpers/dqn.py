@@ -41,8 +41,7 @@ from tqdm.auto import tqdm
 
 from . import checks
 from .adam import FlatAdam  # noqa: F401  (re-exported: tests and the bench use dqn.FlatAdam)
-from .envs import STEP_REWARD, BatchedGoalGrid
-from .grid import cell_indices, check_cell, check_size
+from .mdp import STEP_REWARD, BatchedTables, World, as_world
 from .qnet import (  # noqa: F401  (re-exported: chapters use dqn.init_params, ...)
     PARAM_NAMES,
     Nets,
@@ -54,7 +53,6 @@ from .qnet import (  # noqa: F401  (re-exported: chapters use dqn.init_params, .
     td_gradients,
 )
 from .rng import StreamBlock, Streams
-from .tasks import optimal_action_mask
 
 #: Part of every cache key of trained results; bump it when a change to the trainer can
 #: change its numbers (even by rounding), so cached policies and tables are not reused.
@@ -98,7 +96,7 @@ class DQNConfig:
     threshold: float = 1.0
     """Fraction of non-goal cells with an optimal greedy action that counts as converged."""
     max_episode_steps: int | None = None
-    """Episode step cap (None: the env default, 4 * grid size)."""
+    """Episode step cap (None: the world's default; 4 * grid size on a goal grid)."""
 
     def __post_init__(self):
         # every value checked (numpy integers accepted and stored as int; bools refused)
@@ -139,10 +137,12 @@ def init_seeds(trial_seeds, n_tasks: int, mode: str = "shared") -> list[int]:
     return seeds
 
 
-def optimal_masks(size: int, goals) -> tuple[torch.Tensor, torch.Tensor]:
-    """Optimal-action masks ``(P, n*n, 4)`` and non-goal cell masks ``(P, n*n)``."""
-    masks = np.stack([optimal_action_mask(size, g) for g in goals])
-    return torch.as_tensor(masks), torch.as_tensor(masks.any(-1))
+def optimal_masks(world: int | World, goals) -> tuple[torch.Tensor, torch.Tensor]:
+    """Optimal-action masks ``(P, S, 4)`` and scored-state masks ``(P, S)`` (the start
+    states: on a goal grid, every cell but the goal) of a world (or grid size)."""
+    tables = [as_world(world).table(g) for g in goals]
+    return (torch.as_tensor(np.stack([t.optimal() for t in tables])),
+            torch.as_tensor(np.stack([t.starts for t in tables])))
 
 
 def optimal_fraction(params: dict[str, torch.Tensor], masks: torch.Tensor,
@@ -182,9 +182,9 @@ class _Population:
     the result is the same as without compaction (the determinism tests cover it).
     """
 
-    def __init__(self, size, goals, seeds, params, cfg: DQNConfig):
+    def __init__(self, world: World, goals, seeds, params, cfg: DQNConfig):
         P, E, C = len(goals), cfg.envs_per_agent, cfg.buffer_size
-        self.cfg, self.n2 = cfg, size * size
+        self.cfg, self.n2 = cfg, world.n_states
         self.ids = torch.arange(P)
         self.active = torch.ones(P, dtype=torch.bool)
         self.nets = Nets.pack({k: params[k].to(torch.float32) for k in PARAM_NAMES})
@@ -192,10 +192,17 @@ class _Population:
         self.target_max = q_table_unchecked(self.nets.params).max(-1).values
         self.opt: FlatAdam | None = None
         self.n_updates = 0
-        self.masks, self.non_goal = optimal_masks(size, goals)
-        goal_idx = torch.tensor(cell_indices(goals, size), dtype=torch.int64)
-        self.env = BatchedGoalGrid(size, goal_idx.repeat_interleave(E), cfg.max_episode_steps,
-                                   backend="torch")
+        self.masks, self.non_goal = optimal_masks(world, goals)
+        distinct = list(dict.fromkeys(goals))
+        tables = [world.table(g) for g in distinct]
+        self.task = torch.tensor([distinct.index(g) for g in goals], dtype=torch.int64)
+        self.env = BatchedTables(tables, self.task.repeat_interleave(E),
+                                 cfg.max_episode_steps or world.max_steps)
+        # GoalGrid's reward is one constant (kept as a scalar: the chapters' numbers to the
+        # bit); other worlds look theirs up per sampled transition
+        rewards = np.stack([t.reward for t in tables])
+        self.step_reward = float(rewards.flat[0]) if (rewards == rewards.flat[0]).all() else None
+        self.reward = torch.as_tensor(rewards.reshape(-1))
         self.streams = Streams(seeds)
         self.draw = {name: StreamBlock(self.streams, sid, n) for name, sid, n in (
             ("start", _S_START, E), ("explore", _S_EXPLORE, E), ("action", _S_ACTION, E),
@@ -234,7 +241,7 @@ class _Population:
         explore = self.draw["explore"](it) < eps
         rand_a = (self.draw["action"](it) * 4).long().clamp_(max=3)
         actions = torch.where(explore, rand_a, greedy)
-        nxt, _, term, trunc = self.env.step_unchecked(actions.reshape(-1))
+        nxt, term, trunc = self.env.step_unchecked(actions.reshape(-1))
         nxt, term = nxt.view(P, E), term.view(P, E)
         # slot index shared: every agent writes E transitions per iteration
         slots = (self.ptr + self.arange_e) % C
@@ -249,7 +256,11 @@ class _Population:
         rows = (idx + self.buf_offsets).view(-1)  # into the (P * C, 4) view of the buffers
         s, a, s2, term = self.buf.view(-1, 4).index_select(0, rows).view(*idx.shape, 4).unbind(-1)
         q_next = self.target_max.gather(1, s2).masked_fill_(term.bool(), 0.0)
-        y = STEP_REWARD + cfg.gamma * q_next
+        if self.step_reward is not None:
+            y = self.step_reward + cfg.gamma * q_next
+        else:
+            r = self.reward[(self.task.unsqueeze(1) * self.n2 + s) * 4 + a]  # (P, B)
+            y = r + cfg.gamma * q_next
         td_gradients(self.nets, s, a, y, self.active.to(torch.float32), self.grads)
         self.opt.step(self.nets.flat, self.grads.flat)
         self.n_updates += 1
@@ -266,7 +277,7 @@ class _Population:
         if bool(keep.all()):
             return
         E = self.cfg.envs_per_agent
-        self.ids, self.active = self.ids[keep], self.active[keep]
+        self.ids, self.active, self.task = self.ids[keep], self.active[keep], self.task[keep]
         if self.opt is not None:
             self.opt.select(keep)
         self.nets = Nets(self.nets.flat.detach()[keep].clone(), self.nets.n_cells,
@@ -313,23 +324,23 @@ class TrainResult:
     config: DQNConfig = field(default_factory=DQNConfig)
 
 
-def _check_population(size, goals, seeds, params):
-    size = check_size(size)
-    goals = [check_cell(g, size) for g in goals]
+def _check_population(world, goals, seeds, params):
+    world = as_world(world)
+    goals = [world.check_goal(g) for g in goals]
     seeds = [int(s) for s in seeds]
     if not goals:
         raise ValueError("the population is empty: give at least one goal")
     if len(seeds) != len(goals):
         raise ValueError(f"got {len(goals)} goals but {len(seeds)} seeds: give one seed per agent")
     if params is not None:
-        P, n2 = len(goals), size * size
+        P, n2 = len(goals), world.n_states
         want = {"W1": (P, n2), "b1": (P,), "W2": (P,), "b2": (P, 4)}
         for k, shape in want.items():
             if k not in params or tuple(params[k].shape[:len(shape)]) != shape:
                 got = None if k not in params else tuple(params[k].shape)
                 raise ValueError(f"initial params[{k!r}] must start with shape {shape} for "
-                                 f"{P} agents on a {size}x{size} grid, got {got}")
-    return size, goals, seeds
+                                 f"{P} agents on {world.label}, got {got}")
+    return world, goals, seeds
 
 
 def train_population(size: int, goals, seeds, config: DQNConfig | None = None,
@@ -338,8 +349,9 @@ def train_population(size: int, goals, seeds, config: DQNConfig | None = None,
     """Train ``P`` independent DQN agents together until each converges or hits the budget.
 
     Args:
-        size: grid side ``n``.
-        goals: ``P`` goal cells ``(row, col)``.
+        size: grid side ``n``, or a :class:`~cliprl_helpers.mdp.World` (e.g. chapter 7's
+            Minigrid room).
+        goals: ``P`` goal cells ``(row, col)`` (in a room: the cells of the objects).
         seeds: ``P`` integer seeds for the agents' random streams (starts, exploration,
             replay sampling).
         config: hyperparameters (default :class:`DQNConfig`).
@@ -351,12 +363,12 @@ def train_population(size: int, goals, seeds, config: DQNConfig | None = None,
         A :class:`TrainResult`.
     """
     cfg = config or DQNConfig()
-    size, goals, seeds = _check_population(size, goals, seeds, params)
+    world, goals, seeds = _check_population(size, goals, seeds, params)
     P_all, E, B = len(goals), cfg.envs_per_agent, cfg.batch_size
     t0 = time.perf_counter()
     if params is None:
-        params = init_params(size, cfg.hidden, seeds)
-    pop = _Population(size, goals, seeds, params, cfg)
+        params = init_params(world, cfg.hidden, seeds)
+    pop = _Population(world, goals, seeds, params, cfg)
 
     frac0 = pop.evaluate()
     last_frac = frac0.numpy().copy()  # (P_all,) latest fraction of every agent
@@ -371,7 +383,7 @@ def train_population(size: int, goals, seeds, config: DQNConfig | None = None,
     n_iters = math.ceil(cfg.budget_steps / E)
     env_steps = 0
     bar = tqdm(total=n_iters * E, unit="step", disable=not progress, leave=False,
-               desc=progress if isinstance(progress, str) else f"DQN x{P_all} on {size}x{size}")
+               desc=progress if isinstance(progress, str) else f"DQN x{P_all} on {world.label}")
     for it in range(n_iters):
         if pop.size == 0:
             break

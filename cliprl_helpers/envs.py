@@ -456,11 +456,18 @@ def _cell_indices(name: str, cells, n_cells: int, size: int) -> np.ndarray:
     return arr
 
 
+#: Chapter 7's Minigrid room (:mod:`cliprl_helpers.minigrid_world`, imported on ``make``).
+ROOM_ENV_ID = "cliprl/GoToObjectRoom-v0"
+
+
 def register_envs() -> None:
-    """Register ``cliprl/GoalGrid-v0`` with gymnasium (idempotent)."""
+    """Register ``cliprl/GoalGrid-v0`` and ``cliprl/GoToObjectRoom-v0`` with gymnasium
+    (idempotent; Minigrid is imported only when the room is made)."""
     if ENV_ID not in gym.registry:
         gym.register(
             id=ENV_ID,
             entry_point="cliprl_helpers.envs:GoalGridEnv",
             vector_entry_point="cliprl_helpers.envs:GoalGridVectorEnv",
         )
+    if ROOM_ENV_ID not in gym.registry:
+        gym.register(id=ROOM_ENV_ID, entry_point="cliprl_helpers.minigrid_world:ObjectRoomEnv")

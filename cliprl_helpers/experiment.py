@@ -43,6 +43,7 @@ from .config import (  # noqa: F401  (re-exported: the chapters use experiment.M
 )
 from .dqn import PARAM_NAMES, DQNConfig, TrainResult, init_params, init_seeds
 from .language import Encoder, cosine_matrix
+from .mdp import as_world, grid_side
 from .tasks import READINGS, TaskSet, paper_tasks
 from .training import Job, train_jobs
 from .transfer import (
@@ -298,7 +299,7 @@ def finish_grid(plan: GridPlan, res: TrainResult) -> GridResult:
     for t, s in enumerate(plan.trial_seeds):
         for j, m in enumerate(methods):
             a = t * M + j
-            rows.append({"grid_size": ts.size, "target_reading": ts.reading, "trial": t,
+            rows.append({"grid_size": grid_side(ts.size), "target_reading": ts.reading, "trial": t,
                          "trial_seed": s, "method": m,
                          "weighting": (weighting if m in WEIGHTED_METHODS else
                                        "top1" if m == "language_top1" else ""),
@@ -528,7 +529,8 @@ def leave_one_out(family: dict[str, tuple[int, int]], size: int, targets=None,
                           for p, r, t in zip(plans, results, targets)], ignore_index=True)
 
     key = _result_key("leave_one_out", cfg)
-    key.update(family={i: list(g) for i, g in family.items()}, size=size, targets=targets,
+    key.update(family={i: list(g) for i, g in family.items()}, size=as_world(size).key(),
+               targets=targets,
                reading=reading, target_names=target_names or {}, n_bases=n_bases)
     table = artifacts.cached_table(key, compute, cache_dir, prefix="loo")
     return table, all_policies

@@ -43,10 +43,9 @@ import numpy as np
 import torch
 
 from . import checks
-from .grid import check_size
+from .mdp import N_ACTIONS, as_world
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
-N_ACTIONS = 4
 #: Floats per vector register on the widest CPUs (AVX-512) and per 64-byte cache line:
 #: rows padded to a multiple of this are updated on one code path (module docstring).
 ROW_ALIGN = 16
@@ -162,17 +161,19 @@ def check_params(params, name: str = "params") -> tuple[int, int, int]:
     return P, n_cells, hidden
 
 
-def init_params(size: int, hidden: int, seeds) -> dict[str, torch.Tensor]:
+def init_params(size, hidden: int, seeds) -> dict[str, torch.Tensor]:
     """Initial Q-network weights for ``P = len(seeds)`` agents, one generator per seed.
+
+    ``size`` is a grid side (one input per cell) or a :class:`~cliprl_helpers.mdp.World`
+    (one input per state: ``S = world.n_states``).
 
     The scheme is ``torch.nn.Linear``'s default (uniform in ``+-1/sqrt(fan_in)``), drawn
     from ``torch.Generator().manual_seed(seed)``, so equal seeds give equal networks.
 
     Returns ``{"W1": (P, n*n, H), "b1": (P, H), "W2": (P, H, 4), "b2": (P, 4)}``.
     """
-    size = check_size(size)
+    n_in = as_world(size).n_states
     hidden = checks.positive_int("hidden", hidden)
-    n_in = size * size
     out = {k: [] for k in PARAM_NAMES}
     for seed in seeds:
         g = torch.Generator().manual_seed(int(seed))

@@ -23,7 +23,7 @@ import torch
 
 from . import artifacts
 from .dqn import PARAM_NAMES, TRAINER_VERSION, DQNConfig, TrainResult, train_population
-from .grid import check_cell, check_size
+from .mdp import World, as_world
 from .numerics import trainer_tag
 
 
@@ -32,7 +32,7 @@ class Job:
     """One population to train: ``P`` agents on one grid with one config.
 
     Attributes:
-        size: grid side.
+        size: grid side, or a :class:`~cliprl_helpers.mdp.World`.
         goals: ``P`` goal cells.
         seeds: ``P`` random-stream seeds.
         params: ``P`` initial networks (``{"W1": (P, n*n, H), ...}``).
@@ -40,7 +40,7 @@ class Job:
         label: a short name for progress bars and the cache file (not part of the key).
     """
 
-    size: int
+    size: int | World
     goals: list
     seeds: list
     params: dict[str, torch.Tensor]
@@ -48,19 +48,21 @@ class Job:
     label: str = "population"
 
     def __post_init__(self):
-        self.size = check_size(self.size)
-        self.goals = [check_cell(g, self.size) for g in self.goals]
+        self.world = as_world(self.size)
+        if not isinstance(self.size, World):
+            self.size = self.world.size
+        self.goals = [self.world.check_goal(g) for g in self.goals]
         self.seeds = [int(s) for s in self.seeds]
         if len(self.goals) != len(self.seeds) or not self.goals:
             raise ValueError(f"a job needs one seed per goal and at least one agent, got "
                              f"{len(self.goals)} goals and {len(self.seeds)} seeds")
-        P, n2, H = len(self.goals), self.size ** 2, self.config.hidden
+        P, n2, H = len(self.goals), self.world.n_states, self.config.hidden
         want = {"W1": (P, n2, H), "b1": (P, H), "W2": (P, H, 4), "b2": (P, 4)}
         for k, shape in want.items():
             got = tuple(self.params[k].shape) if k in self.params else None
             if got != shape:
                 raise ValueError(f"initial params[{k!r}] must have shape {shape} ({P} agents, "
-                                 f"{self.size}x{self.size} grid, hidden {H}), got {got}")
+                                 f"{self.world.label} grid, hidden {H}), got {got}")
 
     def key(self) -> str:
         """Hash of everything that determines the result."""
@@ -68,12 +70,12 @@ class Job:
         for k in PARAM_NAMES:
             h.update(self.params[k].detach().to(torch.float32).contiguous().numpy().tobytes())
         return artifacts.cache_key({"kind": "population", "trainer_version": TRAINER_VERSION,
-                                    "size": self.size, "goals": self.goals,
+                                    "size": self.world.key(), "goals": self.goals,
                                     "seeds": self.seeds, "dqn": self.config.to_dict(),
                                     "init_sha256": h.hexdigest()}, trainer_tag())
 
     def name(self) -> str:
-        return f"train-{self.label}-n{self.size}-{self.key()}"
+        return f"train-{self.label}-{self.world.slug}-{self.key()}"
 
 
 def _agent_id(job: Job, a: int) -> bytes:
@@ -125,14 +127,14 @@ def _load(directory: Path, job: Job) -> TrainResult | None:
     if not artifacts.exists(directory, job.name()):
         return None
     t, meta = artifacts.load(directory, job.name())
-    P, n2, H = len(job.goals), job.size ** 2, job.config.hidden
+    P, n2, H = len(job.goals), job.world.n_states, job.config.hidden
     expect = {"W1": (P, n2, H), "b1": (P, H), "W2": (P, H, 4), "b2": (P, 4),
               "steps_to_converge": (P,), "censored": (P,), "initial_fraction": (P,)}
     bad = {k: tuple(t[k].shape) if k in t else None for k, s in expect.items()
            if k not in t or tuple(t[k].shape) != s}
     if bad or meta.get("key") != job.key() or t["curve"].shape[1:] != (P,):
         raise ValueError(f"cached training result {job.name()} in {directory} does not match "
-                         f"its job ({P} agents, {job.size}x{job.size}, hidden {H}): "
+                         f"its job ({P} agents, {job.world.label}, hidden {H}): "
                          f"{bad or 'wrong key or curve shape'}; delete it to retrain")
     return TrainResult(
         params={k: t[k] for k in PARAM_NAMES},
@@ -159,8 +161,8 @@ def train_jobs(jobs: list[Job], cache_dir: str | Path | None = None, use_cache: 
     groups: dict[tuple, list[int]] = {}
     for i, j in enumerate(jobs):
         if out[i] is None:
-            groups.setdefault((j.size, artifacts.cache_key(j.config.to_dict())), []).append(i)
-    for (size, _), idx in groups.items():
+            groups.setdefault((j.world, artifacts.cache_key(j.config.to_dict())), []).append(i)
+    for (world, _), idx in groups.items():
         members = [jobs[i] for i in idx]
         # identical agents (same goal, seed and initial weights) train once: e.g. the scratch
         # and oracle runs of a trial, which do not depend on how the target is worded
@@ -178,9 +180,9 @@ def train_jobs(jobs: list[Job], cache_dir: str | Path | None = None, use_cache: 
         params = {k: torch.stack([members[mi].params[k][a] for mi, a in unique])
                   for k in PARAM_NAMES}
         merged = train_population(
-            size, [members[mi].goals[a] for mi, a in unique],
+            world, [members[mi].goals[a] for mi, a in unique],
             [members[mi].seeds[a] for mi, a in unique], members[0].config, params=params,
-            progress=f"{'+'.join(dict.fromkeys(m.label for m in members))} {size}x{size}"
+            progress=f"{'+'.join(dict.fromkeys(m.label for m in members))} {world.label}"
             if progress else False)
         for i, m, w in zip(idx, members, where):
             res = split(merged, w)
