@@ -95,7 +95,7 @@ def finite(name: str, values) -> torch.Tensor:
     """
     try:
         t = values if isinstance(values, torch.Tensor) else torch.as_tensor(
-            np.asarray(values, dtype=np.float64))
+            np.array(values, dtype=np.float64))  # a copy: pandas may hand read-only arrays
     except (TypeError, ValueError) as e:
         raise ValueError(f"{name} must be numbers, got {values!r} ({e})") from None
     if t.is_floating_point() or t.is_complex():

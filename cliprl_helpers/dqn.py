@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from . import checks
 from .adam import FlatAdam  # noqa: F401  (re-exported: tests and the bench use dqn.FlatAdam)
-from .mdp import STEP_REWARD, BatchedTables, World, as_world
+from .mdp import BatchedTables, World, as_world
 from .qnet import (  # noqa: F401  (re-exported: chapters use dqn.init_params, ...)
     PARAM_NAMES,
     Nets,

@@ -59,7 +59,7 @@ KEY_COLUMNS = ("setting", "target_reading", "target", "grid_size", "trial", "met
 #: The grid sizes of the paper.
 PAPER_SIZES = ("8", "10", "15", "25")
 CHAPTER_NOTEBOOKS = {"05": "notebooks/05_clip_transfer.ipynb",
-                     "07": "notebooks/07_colour_world.ipynb",
+                     "07": "notebooks/07_minigrid.ipynb",
                      "08": "notebooks/08_when_alignment_helps.ipynb"}
 
 
@@ -121,8 +121,8 @@ RESULTS = {r.name: r for r in (
     Result("native", "the robustness study's \"native kernels\" specification: the book's "
                      "defaults computed with the CPU's own kernels, 10 trials", "05",
            trials=10, numerics="native", exact=False),
-    Result("ch07", "chapter 7's leave-one-out over the colour world at its stored "
-                   "parameters", "07"),
+    Result("ch07", "chapter 7's leave-one-out over every object of both Minigrid rooms at "
+                   "its stored parameters", "07"),
     Result("ch08", "chapter 8's leave-one-out settings at its stored parameters", "08"),
 )}
 

@@ -567,6 +567,19 @@ def method_summary(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def shows(lo: float, hi: float) -> str:
+    """What the interval ``[lo, hi]`` of a steps ratio shows: ``"faster"`` (it lies below
+    1: the numerator needs fewer steps), ``"slower"`` (above 1), ``"no difference shown"``
+    (it contains 1) or ``"no interval"``."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "no interval"
+    if hi < NO_DIFFERENCE:
+        return "faster"
+    if lo > NO_DIFFERENCE:
+        return "slower"
+    return "no difference shown"
+
+
 def comparison_text(compared: pd.DataFrame, labels: dict | None = None) -> str:
     """One Markdown bullet per row of :func:`comparison_table`: the geometric-mean ratio, its
     t-interval, and what the interval shows (faster, slower, or no difference)."""
@@ -577,14 +590,10 @@ def comparison_text(compared: pd.DataFrame, labels: dict | None = None) -> str:
         name = f"{labels.get(num, num)} / {labels.get(den, den)}"
         where = " ".join(str(r[c]).replace("_", " ") for c in compared.columns
                          if c in ("target_reading", "grid_size", "setting"))
-        if not (np.isfinite(r.lo) and np.isfinite(r.hi)):
-            said = "no interval"
-        elif r.hi < NO_DIFFERENCE:
-            said = f"{labels.get(num, num)} is faster"
-        elif r.lo > NO_DIFFERENCE:
-            said = f"{labels.get(num, num)} is slower"
-        else:
-            said = "no difference is shown"
+        said = {"faster": f"{labels.get(num, num)} is faster",
+                "slower": f"{labels.get(num, num)} is slower",
+                "no difference shown": "no difference is shown"}.get(
+            shows(r.lo, r.hi), "no interval")
         lines.append(f"* {name}{f' ({where})' if where else ''}: {r['geo-mean ratio']:.2f} "
                      f"{_interval(r.lo, r.hi)}: {said}.")
     return "\n".join(lines)

@@ -52,10 +52,10 @@ from .tasks import READINGS
 DEFAULT_SIZES = (8, 10, 15, 25)
 #: Chapters the sweep can run: name -> notebook.
 CHAPTERS = {"05": "notebooks/05_clip_transfer.ipynb",
-            "07": "notebooks/07_colour_world.ipynb",
+            "07": "notebooks/07_minigrid.ipynb",
             "08": "notebooks/08_when_alignment_helps.ipynb"}
 #: Allowed grid sizes per chapter (inclusive).
-SIZE_RANGE = {"05": (4, 10_000), "07": (8, 10_000), "08": (4, 24)}
+SIZE_RANGE = {"05": (4, 10_000), "07": (9, 10_000), "08": (4, 24)}
 #: Notebook parameters the sweep sets itself (they have their own options).
 RESERVED = {"grid_size", "readings", "n_trials", "seed", "results_csv", "source"}
 LOCK = ".sweep.lock"
@@ -142,9 +142,9 @@ def check_value(chapter: str, name: str, value, default, size: int) -> None:
     elif name == "budget_steps":
         DQNConfig(budget_steps=value)
     elif name == "held_out":
-        from .colour_world import layout
+        from .minigrid_world import layout
 
-        checks.choice("held_out", value, list(layout(size)))
+        checks.choice("held_out", value, list(layout("by_colour", size)))
     elif isinstance(default, bool) or isinstance(value, bool):
         checks.flag(name, value)
     elif isinstance(default, int):
@@ -245,10 +245,11 @@ def plan(args: argparse.Namespace, root: Path) -> list[Run]:
                 if ch == "05":
                     params["readings"] = readings
                     rows = len(readings) * args.trials * len(METHODS)
-                elif ch == "07":
-                    from .colour_world import layout
+                elif ch == "07":  # both layouts, every object held out, every method
+                    from .minigrid_world import LAYOUTS, layout
 
-                    rows = len(layout(n)) * args.trials * len(PAPER_METHODS)
+                    rows = len(LAYOUTS) * len(layout("by_colour", n)) * args.trials * \
+                        len(METHODS)
                 todo.append(Run(chapter=ch, notebook=nb, dir=base / f"grid-{n}",
                                 params=params, spec=spec, expected_rows=rows,
                                 artifacts=artifacts, code=code,
