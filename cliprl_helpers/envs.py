@@ -1,8 +1,9 @@
 """The goal grid world of the paper (chapter 1): one gymnasium env and its batched twin.
 
 * :class:`GoalGridEnv` is a plain :class:`gymnasium.Env`, registered as ``cliprl/GoalGrid-v0``.
-* :class:`BatchedGoalGrid` steps many copies at once in torch; the population trainer of
-  chapter 2 drives it directly.
+* :class:`BatchedGoalGrid` steps many copies at once in torch or NumPy (the population
+  trainer of chapter 2 drives the same transition table through
+  :class:`cliprl_helpers.mdp.BatchedTables`, identical step for step: ``tests/test_mdp.py``).
 * :class:`GoalGridVectorEnv` puts :class:`BatchedGoalGrid` behind gymnasium's vector API.
 
 All three share one transition table, so they agree step for step (a test checks it).
@@ -185,7 +186,7 @@ class GoalGridEnv(gym.Env):
 
 
 class BatchedGoalGrid:
-    """Many :class:`GoalGridEnv` copies stepped at once (the trainer's engine).
+    """Many :class:`GoalGridEnv` copies stepped at once (behind the vector API).
 
     Every copy has its own goal and step counter; all share the grid size and step cap.
     Randomness is passed in (uniforms in ``[0, 1)``), so the caller owns the random

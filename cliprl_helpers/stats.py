@@ -580,6 +580,13 @@ def shows(lo: float, hi: float) -> str:
     return "no difference shown"
 
 
+def ratio_phrase(row) -> str:
+    """``"1.35 [1.18, 1.53]: slower"``: a ratio row's geometric mean, its interval and what
+    the interval shows (:func:`shows`); ``row`` has ``geo-mean ratio``, ``lo`` and ``hi``."""
+    return (f"{row['geo-mean ratio']:.2f} {_interval(row['lo'], row['hi'])}: "
+            f"{shows(row['lo'], row['hi'])}")
+
+
 def comparison_text(compared: pd.DataFrame, labels: dict | None = None) -> str:
     """One Markdown bullet per row of :func:`comparison_table`: the geometric-mean ratio, its
     t-interval, and what the interval shows (faster, slower, or no difference)."""

@@ -45,7 +45,7 @@ from pathlib import Path
 
 from . import checks, numerics, runs
 from .artifacts import artifacts_dir, atomic_write, project_root
-from .experiment import METHODS, PAPER_METHODS
+from .experiment import METHODS
 from .runs import Run
 from .tasks import READINGS
 

@@ -9,7 +9,8 @@ from minigrid.core.actions import Actions
 from minigrid.envs.gotoobject import GoToObjectEnv
 
 import cliprl_helpers
-from cliprl_helpers import dqn, minigrid_world as mw
+from cliprl_helpers import dqn
+from cliprl_helpers import minigrid_world as mw
 from cliprl_helpers.mdp import BatchedTables
 
 
@@ -71,12 +72,12 @@ def test_the_table_replays_minigrid_step_for_step(kind):
         table = room.table(goal)
         twin = BatchedTables([table], [0], max_steps=30)
         env = mw.ObjectRoomEnv(layout=kind, instruction=instr, max_steps=30)
-        for episode in range(40):
+        for _episode in range(40):
             env.reset(seed=int(rng.integers(1 << 30)))
             assert table.starts[mw.state_of(env)]
             twin.reset(torch.zeros(1))
             twin.cells = torch.tensor([mw.state_of(env)])
-            for t in range(30):
+            for _t in range(30):
                 before, a = mw.state_of(env), int(rng.choice(4, p=[0.3, 0.3, 0.3, 0.1]))
                 _, reward, term, trunc, _ = env.step(mw.MINIGRID_ACTIONS[a])
                 s, te, tr = twin.step_unchecked(torch.tensor([a]))
