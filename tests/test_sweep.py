@@ -62,8 +62,10 @@ def _summary(out):
     (["--readings", "sideways"], "unknown reading"),
     (["--chapters", "99"], "unknown chapter"),
     (["--chapters", "08", "--grid-sizes", "25"], "not allowed for chapter 08"),
-    (["--chapters", "07", "-p", "held_out", "go to the pink cone"], "held_out"),
-    (["--chapters", "07", "-p", "budget_steps", "-5"], "budget_steps"),
+    (["--chapters", "07", "--grid-sizes", "8"], "not allowed for chapter 07: sizes 9.."),
+    (["--chapters", "07", "--grid-sizes", "9", "-p", "held_out", "go to the pink cone"],
+     "held_out"),
+    (["--chapters", "07", "--grid-sizes", "9", "-p", "budget_steps", "-5"], "budget_steps"),
 ])
 def test_bad_command_lines_exit_2_and_write_nothing(tmp_path, capsys, args, message):
     out = tmp_path / "runs"
