@@ -9,9 +9,9 @@ The population trainer (:mod:`cliprl_helpers.dqn`) never sees a grid. Per task i
 * ``starts[s]``: the states an episode starts in, uniformly (also the states the convergence
   metric scores).
 
-From the table alone come the exact convergence metric's optimal actions (:meth:`TaskTable.
-optimal`, a breadth-first search backwards from the successful steps) and the batched twin
-the trainer drives (:class:`BatchedTables`).
+From the table alone come the exact convergence metric's optimal actions
+(:meth:`TaskTable.optimal`, shortest paths to a successful step) and the batched twin the
+trainer drives (:class:`BatchedTables`).
 
 A *world* says how goals become tables: :class:`GridWorld` is chapter 1's goal grid (a goal
 is a cell), :class:`cliprl_helpers.minigrid_world.Room` is chapter 7's Minigrid room (a goal

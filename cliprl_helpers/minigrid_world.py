@@ -154,9 +154,11 @@ class ObjectRoomEnv(GoToObjectEnv):
     episode with 0; truncation after ``max_steps`` (default ``5 * size**2``).
 
     ## Arguments
-    * ``layout``: ``"by_colour"`` or ``"minigrid"``; ``size``: room side (>= 9,
-      walls included); ``layout_seed``: the seed of Minigrid's placement;
-    * ``instruction``: e.g. ``"go to the red ball"``; ``max_steps``, ``render_mode``.
+    * ``layout``: ``"by_colour"`` or ``"minigrid"`` (see :func:`layout`).
+    * ``size``: the room's side, walls included, an integer >= 9; default 9.
+    * ``layout_seed``: the seed of Minigrid's placement (the ``"minigrid"`` layout).
+    * ``instruction``: the mission, e.g. ``"go to the red ball"``.
+    * ``max_steps``, ``render_mode``: as Minigrid's ``GoToObjectEnv``.
 
     ## Version History
     * v0: first version.
