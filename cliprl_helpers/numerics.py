@@ -17,7 +17,32 @@ different result, so without a pin the book's numbers would change with the read
   every x86-64 CPU runs the same way (no FMA contraction, no vector-width-dependent sums).
 * oneDNN off (``torch.backends.mkldnn.enabled = False``; ``ONEDNN_MAX_CPU_ISA=SSE41`` in case
   anything reaches it anyway).
-* one thread (:mod:`cliprl_helpers.threads`).
+* one thread (:mod:`cliprl_helpers.threads`);
+* numpy's own SIMD loops at the x86-64 baseline (``NPY_DISABLE_CPU_FEATURES`` naming every
+  dispatch target above it: :data:`NUMPY_DISPATCH_OFF`). numpy picks its kernels by CPU when it
+  is imported: on an AVX-512 CPU its float64 ``log``/``exp``/``power`` run numpy's own AVX-512
+  code, elsewhere the C library's, and the last bit differs. At the baseline they are the C
+  library's everywhere. Reductions (``sum``, ``mean``, ``std``) and elementwise arithmetic give
+  the same bits at every dispatch level; the statistics do not rely on the pin either
+  (:mod:`cliprl_helpers.libm`), but any other numpy code a chapter runs does.
+
+Libraries on the path of a compared number, and how each is held:
+
+=====================  ==========================================================================
+MKL (torch's BLAS)     ``MKL_CBWR=COMPATIBLE``, read back with ``mkl_serv_cbwr_get``
+ATen (torch kernels)   ``ATEN_CPU_CAPABILITY=default``, read back with ``get_cpu_capability``
+oneDNN                 off (``torch.backends.mkldnn.enabled = False``; ``ONEDNN_MAX_CPU_ISA``)
+numpy                  dispatch at the baseline, read back from ``__cpu_features__``
+numba (the trainer)    no pin needed: no fastmath, no reductions it may reorder (exact loops)
+scipy                  its own compiled code (t, normal and noncentral-t distributions, brentq)
+                       has no CPU dispatch; its array work goes through numpy (pinned above)
+glibc's libm           ``log``/``exp`` pick an FMA variant where the CPU has FMA (every x86-64
+                       CPU since 2013, Intel Haswell and AMD Piledriver on): CPUs without FMA
+                       are not guaranteed (:func:`guaranteed`) and compare within tolerances
+OpenBLAS (numpy's)     not pinned: its kernels follow the CPU (``OPENBLAS_CORETYPE`` is the
+                       machine's to set), so no compared number goes through numpy's ``@``,
+                       ``dot`` or ``linalg``; sums of products are written as ``np.sum(a * b)``
+=====================  ==========================================================================
 
 Importing :mod:`cliprl_helpers` calls :func:`pin`; it sets the environment variables for this
 process *and every process it starts* (notebook kernels, papermill runs, local Dask
@@ -54,25 +79,31 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 
 ENV_VAR = "CLIPRL_NUMERICS"
 MODES = ("reference", "native")
 #: Bump when the reference path changes (part of every cache key made in reference mode).
-REFERENCE_VERSION = 1
-#: What reference mode puts in the environment before torch computes.
+REFERENCE_VERSION = 2
+#: numpy's dispatch targets above the x86-64 baseline (numpy 2.4: its baseline is X86_V2;
+#: names a CPU lacks are ignored by numpy). Disabling them puts numpy at its baseline.
+NUMPY_DISPATCH_OFF = "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
+#: What reference mode puts in the environment before torch and numpy are imported.
 REFERENCE_ENV = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "default",
-                 "ONEDNN_MAX_CPU_ISA": "SSE41"}
+                 "ONEDNN_MAX_CPU_ISA": "SSE41", "NPY_DISABLE_CPU_FEATURES": NUMPY_DISPATCH_OFF}
 #: Environment variables that select kernel paths (recorded in native mode's cache tag).
 KERNEL_ENV = ("MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "ATEN_CPU_CAPABILITY",
-              "ONEDNN_MAX_CPU_ISA", "GLIBC_TUNABLES")
+              "ONEDNN_MAX_CPU_ISA", "GLIBC_TUNABLES", "NPY_DISABLE_CPU_FEATURES")
 #: MKL's branch constants (``mkl_cbwr_get``), by name.
 MKL_BRANCHES = {0: "off", 1: "off", 2: "AUTO", 3: "COMPATIBLE", 4: "SSE2", 6: "SSSE3",
                 7: "SSE4_1", 8: "SSE4_2", 9: "AVX", 10: "AVX2", 11: "AVX512_MIC",
                 12: "AVX512", 13: "AVX512_MIC_E1", 14: "AVX512_E1"}
 
 _pinned: str | None = None
+#: Set once the "not guaranteed here" line was printed (child processes inherit it).
+_WARNED_ENV = "CLIPRL_NUMERICS_NOTED"
 
 
 def requested_mode() -> str:
@@ -102,6 +133,14 @@ def pin(mode: str | None = None) -> str:
                              f"mode cannot change once torch has computed (start a new "
                              f"process with {ENV_VAR}={mode})")
         return mode
+    if mode == "reference" and not x86_64():
+        # The reference bits are defined on x86-64; elsewhere say so once and go native.
+        if not os.environ.get(_WARNED_ENV):
+            print(f"cliprl_helpers: this {platform.machine()} CPU computes in native numerics: "
+                  "not guaranteed bit for bit here (the book's reference bits are x86-64's); "
+                  "compared outputs use their stated tolerances", file=sys.stderr)
+            os.environ[_WARNED_ENV] = "1"
+        mode = "native"
     os.environ[ENV_VAR] = mode  # processes started from here compute the same way
     if mode == "reference":
         os.environ.update(REFERENCE_ENV)
@@ -113,12 +152,25 @@ def pin(mode: str | None = None) -> str:
         if problems:
             raise RuntimeError(
                 "reference numerics could not be pinned: " + "; ".join(problems) + ". Torch "
-                "chooses its kernels when it first computes, so import cliprl_helpers before "
-                "any torch computation (or start Python with " +
-                " ".join(f"{k}={v}" for k, v in REFERENCE_ENV.items()) + "), or set "
+                "chooses its kernels when it first computes and numpy when it is imported, so "
+                "import cliprl_helpers before numpy, torch or pandas (or start Python with " +
+                " ".join(f"{k}='{v}'" for k, v in REFERENCE_ENV.items()) + "), or set "
                 f"{ENV_VAR}=native to compute with this machine's own kernels")
     _pinned = mode
     return mode
+
+
+def x86_64() -> bool:
+    """True on an x86-64 CPU, where the reference bits are defined."""
+    return platform.machine().lower() in ("x86_64", "amd64")
+
+
+def numpy_dispatch() -> list[str]:
+    """numpy's SIMD dispatch targets above its baseline that are in use in this process
+    (``[]``: numpy runs its baseline loops, as reference numerics requires)."""
+    from numpy._core import _multiarray_umath as umath
+
+    return [t for t in umath.__cpu_dispatch__ if umath.__cpu_features__.get(t)]
 
 
 def child_environment(mode: str | None = None, **extra: str) -> dict[str, str]:
@@ -152,6 +204,10 @@ def reference_problems() -> list[str]:
         problems.append(f"MKL's reproducibility branch is {branch}, not COMPATIBLE")
     if torch.backends.mkldnn.enabled:
         problems.append("oneDNN is enabled")
+    wide = numpy_dispatch()
+    if wide:
+        problems.append(f"numpy was imported with its {' '.join(wide)} loops, not at its "
+                        f"baseline")
     return problems
 
 
@@ -187,8 +243,9 @@ def mkl_branch() -> str | None:
 
 def guaranteed() -> bool:
     """True where this process's numbers are the book's reference bits: reference mode on
-    an x86-64 CPU. Elsewhere results may differ from the published ones."""
-    return mode() == "reference" and platform.machine().lower() in ("x86_64", "amd64")
+    an x86-64 CPU with FMA (glibc's ``log``/``exp`` take another variant without it). Elsewhere
+    results may differ from the published ones, and compared outputs use their tolerances."""
+    return mode() == "reference" and x86_64() and "fma" in cpu()["isa"]
 
 
 @lru_cache(maxsize=1)
@@ -216,6 +273,7 @@ def kernel_path() -> dict:
     """Everything that selects this process's kernels: the mode, torch's capability, MKL's
     branch, the kernel-selecting environment variables and the CPU."""
     return {"mode": mode(), "aten_capability": aten_capability(), "mkl_branch": mkl_branch(),
+            "numpy_dispatch": numpy_dispatch(),
             "env": {k: os.environ[k] for k in KERNEL_ENV if k in os.environ},
             "machine": platform.machine(), "cpu": cpu()}
 
@@ -239,8 +297,8 @@ def trainer_tag() -> str:
     arithmetic and index operations), so on x86-64 it computes the same bits in either mode and
     on every kernel path (``tests/test_numerics.py`` checks it) and its results are shared
     between them. Elsewhere (untested) they stay apart, under :func:`cache_tag`."""
-    if platform.machine().lower() in ("x86_64", "amd64"):
-        return f"exact-trainer-{REFERENCE_VERSION}"
+    if x86_64():
+        return "exact-trainer-1"
     return cache_tag()
 
 
@@ -250,8 +308,8 @@ def describe() -> str:
     where = f"{c['model']} ({platform.machine()})"
     if guaranteed():
         return (f"reference numerics (MKL COMPATIBLE branch, torch kernels at DEFAULT "
-                f"capability, oneDNN off, 1 thread) on {where}: the same bits on every "
-                f"x86-64 CPU")
+                f"capability, oneDNN off, numpy at its baseline, 1 thread) on {where}: the "
+                f"same bits on every x86-64 CPU")
     return (f"{mode()} numerics (torch capability {aten_capability()}, MKL branch "
             f"{mkl_branch()}) on {where}: numbers may differ on other machines")
 
@@ -285,8 +343,6 @@ def provenance() -> dict:
     """How this process computes its numbers, for the file beside a result table: package
     and trainer versions, git commit (when in a checkout), library versions, CPU, numerics
     mode and kernel path, threads."""
-    import sys
-
     import torch
 
     from . import __version__

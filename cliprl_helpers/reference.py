@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import libm
 from .artifacts import atomic_write, project_root
 
 RECORD_ENV = "CLIPRL_RECORD_CHECKS"
@@ -71,10 +72,10 @@ class Steps:
 
     def problem(self, got: pd.Series, want: pd.Series, table: pd.DataFrame) -> str:
         keys = [table[c].astype(str) for c in self.by] or [pd.Series("all", index=table.index)]
-        g = np.log(got.to_numpy(float) + self.resolution)
-        w = np.log(want.to_numpy(float) + self.resolution)
+        g = libm.log(got.to_numpy(float) + self.resolution)
+        w = libm.log(want.to_numpy(float) + self.resolution)
         frame = pd.DataFrame({"g": g, "w": w}).groupby([k.to_numpy() for k in keys]).mean()
-        ratio = np.exp(frame.g - frame.w)
+        ratio = libm.exp(frame.g - frame.w)
         bad = ratio[(ratio > self.factor) | (ratio < 1 / self.factor)]
         if len(bad):
             where, r = next(iter(bad.items()))

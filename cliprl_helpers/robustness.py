@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import libm
 from .alignment import AlignConfig
 from .config import ALIGN_PARAMETERS, ExperimentConfig
 from .dqn import DQNConfig
@@ -246,11 +247,11 @@ def moved_by(sub: pd.DataFrame) -> pd.DataFrame:
 
     d = sub[sub.choice == ""].iloc[0]
     rest = sub[sub.choice != ""]
-    change = np.log(rest["geo-mean ratio"] / d["geo-mean ratio"])
-    a1 = np.log(rest["Alg 1 / scratch"] / d["Alg 1 / scratch"]).abs()
-    a2 = np.log(rest["Alg 2 / scratch"] / d["Alg 2 / scratch"]).abs()
-    out = rest.assign(change=np.exp(change), via=np.where(a1 > a2, "Algorithm 1", "Algorithm 2"))
-    return out[change.abs() > np.log(MOVED)]
+    change = libm.log(rest["geo-mean ratio"] / d["geo-mean ratio"])
+    a1 = libm.log(rest["Alg 1 / scratch"] / d["Alg 1 / scratch"]).abs()
+    a2 = libm.log(rest["Alg 2 / scratch"] / d["Alg 2 / scratch"]).abs()
+    out = rest.assign(change=libm.exp(change), via=np.where(a1 > a2, "Algorithm 1", "Algorithm 2"))
+    return out[change.abs() > libm.log(MOVED)]
 
 
 def moved_text(sub: pd.DataFrame) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from . import checks
+from . import checks, libm
 
 
 def bootstrap_ci(values, stat: Callable = np.mean, n_boot: int = 2000, level: float = 0.95,
@@ -87,9 +87,9 @@ def geo_mean_ci(ratios, level: float = 0.95, seed: int = 0) -> tuple[float, floa
 
     Ratios multiply, so their natural average is geometric. Returns ``(gm, lo, hi)``.
     """
-    logs = np.log(np.asarray(ratios, dtype=float))
+    logs = libm.log(np.asarray(ratios, dtype=float))
     lo, hi = bootstrap_ci(logs, level=level, seed=seed)
-    return float(np.exp(logs.mean())), float(np.exp(lo)), float(np.exp(hi))
+    return float(libm.exp(logs.mean())), float(libm.exp(lo)), float(libm.exp(hi))
 
 
 #: Confidence level of every interval in the book.
@@ -116,15 +116,15 @@ def log_t_interval(ratios, level: float = LEVEL) -> tuple[float, float, float]:
 
     Returns ``(gm, lo, hi)``; the interval is ``nan`` for fewer than two ratios.
     """
-    logs = np.log(_positive("ratios", ratios))
+    logs = libm.log(_positive("ratios", ratios))
     checks.real("level", level, low=0, high=1, low_open=True, high_open=True)
-    gm = float(np.exp(logs.mean())) if logs.size else float("nan")
+    gm = float(libm.exp(logs.mean())) if logs.size else float("nan")
     if logs.size < 2:
         return gm, float("nan"), float("nan")
     if np.ptp(logs) == 0:
         return gm, gm, gm
     ci = sps.ttest_1samp(logs, 0.0).confidence_interval(confidence_level=level)
-    return gm, float(np.exp(ci.low)), float(np.exp(ci.high))
+    return gm, float(libm.exp(ci.low)), float(libm.exp(ci.high))
 
 
 def bca_interval(samples, statistic: Callable, paired: bool = True, level: float = LEVEL,
@@ -161,7 +161,7 @@ def bca_interval(samples, statistic: Callable, paired: bool = True, level: float
 def wilcoxon_p(ratios) -> float:
     """Two-sided Wilcoxon signed-rank p-value of the log ratios against 0 (``nan`` for fewer
     than two ratios or when every ratio is 1)."""
-    logs = np.log(_positive("ratios", ratios))
+    logs = libm.log(_positive("ratios", ratios))
     if logs.size < 2 or np.all(logs == 0):
         return float("nan")
     return float(sps.wilcoxon(logs, zero_method="wilcox").pvalue)
@@ -226,10 +226,12 @@ def slope_log_ratio(sizes, groups, axis: int = -1):
     ``groups`` holds one array of log ratios per size; with ``axis`` the groups may carry
     leading batch dimensions (the bootstrap's resamples), and the slope has their shape.
     """
-    x = np.log(np.asarray(sizes, dtype=float))
+    x = libm.log(np.asarray(sizes, dtype=float))
     xc = x - x.mean()
     y = np.stack([np.mean(g, axis=axis) for g in groups], axis=-1)
-    slope = (y - y.mean(axis=-1, keepdims=True)) @ xc / (xc @ xc)
+    # sums of products by numpy's own pairwise sum, not OpenBLAS's dot (whose kernel, and so
+    # whose last bit, follows the CPU: cliprl_helpers.numerics)
+    slope = np.sum((y - y.mean(axis=-1, keepdims=True)) * xc, axis=-1) / np.sum(xc * xc)
     return float(slope) if np.ndim(slope) == 0 else slope
 
 
@@ -250,7 +252,7 @@ def claim_growth(per_size: dict, level: float = LEVEL, seed: int = 0) -> tuple[V
     interval.
     """
     sizes = sorted(per_size)
-    logs = [np.log(_positive(f"ratios at grid size {n}", per_size[n])) for n in sizes]
+    logs = [libm.log(_positive(f"ratios at grid size {n}", per_size[n])) for n in sizes]
     details = {"slope": float("nan"), "slope_lo": float("nan"), "slope_hi": float("nan"),
                "largest": sizes[-1] if sizes else None, "largest_lo": float("nan"),
                "largest_hi": float("nan")}
@@ -262,7 +264,7 @@ def claim_growth(per_size: dict, level: float = LEVEL, seed: int = 0) -> tuple[V
     details["slope_lo"], details["slope_hi"] = bca_interval(
         logs, lambda *g, axis=-1: slope_log_ratio(sizes, g, axis), paired=False, level=level,
         seed=seed, vectorized=True)
-    _, details["largest_lo"], details["largest_hi"] = log_t_interval(np.exp(logs[-1]), level)
+    _, details["largest_lo"], details["largest_hi"] = log_t_interval(libm.exp(logs[-1]), level)
     s_lo, s_hi = details["slope_lo"], details["slope_hi"]
     l_lo, l_hi = details["largest_lo"], details["largest_hi"]
     n = sizes[-1]
@@ -314,12 +316,12 @@ def ratio_stats(num, den, resolution: int = 0, level: float = LEVEL,
     r = _positive("ratios (num + resolution) / (den + resolution)", a / b)
     gm, lo, hi = log_t_interval(r, level)
     nan = (float("nan"), float("nan"))
-    blo, bhi = bca_interval((np.log(r),), _mean, level=level, seed=seed, vectorized=True) \
+    blo, bhi = bca_interval((libm.log(r),), _mean, level=level, seed=seed, vectorized=True) \
         if bca else nan
     mlo, mhi = bca_interval((a, b), _ratio_of_means, level=level, seed=seed,
                             vectorized=True) if bca else nan
     return {"trials": int(r.size), "geo-mean ratio": gm, "lo": lo, "hi": hi,
-            "bca lo": float(np.exp(blo)), "bca hi": float(np.exp(bhi)),
+            "bca lo": float(libm.exp(blo)), "bca hi": float(libm.exp(bhi)),
             "median ratio": float(np.median(r)), "ratio of means": float(a.mean() / b.mean()),
             "ratio of means lo": mlo, "ratio of means hi": mhi, "wilcoxon p": wilcoxon_p(r),
             "faster": int((a < b).sum())}
@@ -488,7 +490,7 @@ def steps_table(table: pd.DataFrame, by: Sequence[str] = ("target_reading", "gri
         row = {c.replace("_", " "): k for c, k in zip(by, key)}
         for m in methods:
             v = g[g.method == m].steps_to_converge.clip(lower=1).to_numpy(dtype=float)
-            row[f"{m} (geo-mean steps)"] = int(round(float(np.exp(np.log(v).mean())))) \
+            row[f"{m} (geo-mean steps)"] = int(round(float(libm.exp(libm.log(v).mean())))) \
                 if v.size else None
         row["censored runs"] = int(g.censored.sum())
         rows.append(row)
@@ -559,7 +561,7 @@ def method_summary(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         key = key if isinstance(key, tuple) else (key,)
         v = g.steps_to_converge.clip(lower=1).to_numpy(dtype=float)
         row = {c.replace("_", " "): k for c, k in zip([*by, "method"], key)}
-        row.update({"runs": len(v), "geo-mean steps": int(round(float(np.exp(np.log(v).mean())))),
+        row.update({"runs": len(v), "geo-mean steps": int(round(float(libm.exp(libm.log(v).mean())))),
                     "median steps": int(np.median(v)),
                     "initial optimal fraction": round(float(g.initial_fraction.mean()), 2),
                     "censored": int(g.censored.sum())})
@@ -642,7 +644,7 @@ def detectable_ratio(sd_log: float, n: int, level: float = LEVEL, power: float =
     hi = sd_log / np.sqrt(n)
     for _ in range(40):  # widen until the power is reached (few trials need large effects)
         if shortfall(hi) > 0:
-            return float(np.exp(-brentq(shortfall, 1e-12, hi)))
+            return float(libm.exp(-brentq(shortfall, 1e-12, hi)))
         hi *= 1.5
     return float("nan")
 
@@ -656,7 +658,7 @@ def power_text(table: pd.DataFrame, resolution: int, num: str = "algorithm2",
         logs, per_size = [], []
         for _, g in sub.groupby("grid_size"):
             a, b = _paired(g, num, den)
-            x = np.log((np.asarray(a, float) + resolution) / (np.asarray(b, float) + resolution))
+            x = libm.log((np.asarray(a, float) + resolution) / (np.asarray(b, float) + resolution))
             logs.append(x - x.mean())  # spread within a size
             per_size.append(x.size)
         resid = np.concatenate(logs)
