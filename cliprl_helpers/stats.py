@@ -561,7 +561,8 @@ def method_summary(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
         key = key if isinstance(key, tuple) else (key,)
         v = g.steps_to_converge.clip(lower=1).to_numpy(dtype=float)
         row = {c.replace("_", " "): k for c, k in zip([*by, "method"], key)}
-        row.update({"runs": len(v), "geo-mean steps": int(round(float(libm.exp(libm.log(v).mean())))),
+        gm = float(libm.exp(libm.log(v).mean()))
+        row.update({"runs": len(v), "geo-mean steps": int(round(gm)),
                     "median steps": int(np.median(v)),
                     "initial optimal fraction": round(float(g.initial_fraction.mean()), 2),
                     "censored": int(g.censored.sum())})

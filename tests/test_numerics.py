@@ -102,17 +102,100 @@ def run_python(code: str, **env) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, cwd=ROOT)
 
 
-def test_pinning_after_torch_computed_is_refused_with_what_to_do():
+def test_pinning_after_torch_computed_or_numpy_was_imported_is_refused_with_what_to_do():
     done = run_python("import torch; torch.ones(3) + 1; import cliprl_helpers")
     assert done.returncode != 0
     assert "RuntimeError: reference numerics could not be pinned" in done.stderr
-    assert "import cliprl_helpers before any torch computation" in done.stderr
+    assert "import cliprl_helpers before numpy, torch or pandas" in done.stderr
     assert "CLIPRL_NUMERICS=native" in done.stderr
-    # importing torch alone is fine: nothing has computed yet
+    # numpy imported first picks its widest loops (torch and pandas import it)
+    for first in ("numpy", "torch", "pandas"):
+        done = run_python(f"import {first}; import cliprl_helpers")
+        assert done.returncode != 0, first
+        if "avx2" in numerics.cpu()["isa"]:  # numpy has loops above its baseline here
+            assert "numpy was imported with its X86_V" in done.stderr, first
+        assert "NPY_DISABLE_CPU_FEATURES='X86_V3 X86_V4 AVX512_ICL AVX512_SPR'" in done.stderr
+    # ... which the pins in the environment prevent (as make exports them): then importing
+    # torch first is fine, since nothing has computed yet
     ok = run_python("import torch; import cliprl_helpers; from cliprl_helpers import numerics; "
-                    "print(numerics.mode(), numerics.aten_capability())")
+                    "print(numerics.mode(), numerics.aten_capability(), "
+                    "numerics.numpy_dispatch())", **numerics.REFERENCE_ENV)
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.split() == ["reference", "DEFAULT"]
+    assert ok.stdout.split() == ["reference", "DEFAULT", "[]"]
+
+
+def test_this_process_runs_numpy_at_its_baseline():
+    assert numerics.numpy_dispatch() == []
+    assert os.environ["NPY_DISABLE_CPU_FEATURES"] == numerics.NUMPY_DISPATCH_OFF
+    assert numerics.kernel_path()["numpy_dispatch"] == []
+
+
+PROBE_CELL = ("import numpy, json\n"  # numpy first, as a chapter importing pandas would
+              "from numpy._core import _multiarray_umath as u\n"
+              "print(json.dumps([t for t in u.__cpu_dispatch__ if u.__cpu_features__[t]]))\n"
+              "import cliprl_helpers\n"
+              "from cliprl_helpers import numerics\n"
+              "print(json.dumps(numerics.reference_problems()))")
+
+
+def test_the_pins_hold_in_notebook_kernels_and_papermill_runs(tmp_path):
+    import nbformat
+    import papermill
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE_CELL)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    out = papermill.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"),
+                                     kernel_name="python3", progress_bar=False)
+    text = "".join(o.get("text", "") for o in out.cells[0].outputs)
+    dispatch, problems = (json.loads(line) for line in text.split("\n") if line)
+    assert dispatch == [] and problems == []
+
+
+def _worker_numerics():
+    from numpy._core import _multiarray_umath as u
+
+    wide = [t for t in u.__cpu_dispatch__ if u.__cpu_features__[t]]
+    from cliprl_helpers import numerics
+
+    return wide, numerics.mode(), numerics.reference_problems()
+
+
+def test_the_pins_hold_in_dask_workers():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        wide, mode, problems = client.submit(_worker_numerics, pure=False).result(timeout=120)
+    assert (wide, mode, problems) == ([], "reference", [])
+
+
+def test_off_x86_64_the_package_computes_natively_and_says_so_once():
+    code = ("import platform; platform.machine = lambda: 'arm64'\n"
+            "import cliprl_helpers, json\n"
+            "from cliprl_helpers import numerics, reference\n"
+            "import io, pandas as pd\n"
+            # a published reference, its floats moved in the 12th digit: within tolerance
+            "name, refs = next((n, r) for n, r in reference._load().items() if any("
+            "pd.api.types.is_float_dtype(pd.read_csv(io.StringIO(e['csv']))[c]) "
+            "for e in r.values() for c in pd.read_csv(io.StringIO(e['csv']))))\n"
+            "entry = next(iter(refs.values()))\n"
+            "t = pd.read_csv(io.StringIO(entry['csv']))\n"
+            "fl = [c for c in t.columns if pd.api.types.is_float_dtype(t[c])]\n"
+            "t[fl] = t[fl] * (1 + 1e-12)\n"
+            "c = reference.check(name, t, params=entry['params'], "
+            "tolerance={k: reference.Close(1e-6) for k in fl})\n"
+            "assert c.ok, str(c)\n"
+            "print(json.dumps([numerics.mode(), numerics.guaranteed(), "
+            "numerics.cache_tag().split('-')[0], numerics.trainer_tag().split('-')[0], "
+            "c.exact]))")
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == ["native", False, "native", "native", False]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "not guaranteed bit for bit here" in lines[0], lines
+    assert "arm64" in lines[0]
 
 
 def test_bad_numerics_mode_and_thread_count_are_refused():
@@ -151,14 +234,15 @@ def test_provenance_says_how_numbers_are_made():
     assert p["numerics"] == "reference" and p["threads"] == 1
     assert p["trainer_version"] >= 4 and p["torch"].startswith("2.13.0")
     assert p["kernel_path"]["aten_capability"] == "DEFAULT"
-    assert p["cache_tag"] == ("reference-1" if X86 else p["cache_tag"])
+    assert p["cache_tag"] == ("reference-2" if numerics.guaranteed() else p["cache_tag"])
+    assert p["kernel_path"]["numpy_dispatch"] == []
     assert "reference numerics" in p["description"]
 
 
 def test_makefile_exports_the_same_pins():
     text = (ROOT / "Makefile").read_text()
     for k, v in numerics.REFERENCE_ENV.items():
-        assert re.search(rf"^\s*export {k} := {v}$", text, re.M), k
+        assert re.search(rf"^\s*export {k} := {re.escape(v)}$", text, re.M), k
     assert re.search(r"^export CLIPRL_NUMERICS$", text, re.M)
 
 

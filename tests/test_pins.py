@@ -18,15 +18,38 @@ def _pins(lines):
     return out
 
 
-def test_environment_yml_agrees_with_pyproject():
+SUPPORTED = ("3.11", "3.12", "3.13")
+
+
+def test_environment_yml_agrees_with_pyproject_and_the_lock():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11,<3.14"
     py_pins = _pins(project["dependencies"] + project["optional-dependencies"]["dev"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    assert "python=3.11" in env["dependencies"]
+    assert "python>=3.11,<3.14" in env["dependencies"]
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    conda_pins = _pins([p for p in pip_section if not p.startswith("-e")])
+    conda_pins = _pins([p for p in pip_section if not p.startswith("-")])
     assert conda_pins == py_pins
-    assert pip_section[0] == "torch==2.13.0"  # torch first, pinned
+    options = [p for p in pip_section if p.startswith("-") and not p.startswith("-e")]
+    assert options == ["-c constraints.txt",
+                       "--extra-index-url https://download.pytorch.org/whl/cpu"]
+    assert [p for p in pip_section if not p.startswith("-")][0] == "torch==2.13.0"
+    # every direct pin is the lock's version
+    from cliprl_helpers import codeprint
+
+    locked = codeprint.locked_versions()
+    for name, version in py_pins.items():
+        assert locked.get(name.replace(".", "-")) == [version], name
+
+
+def test_the_makefile_names_no_python_version_in_a_path_and_installs_through_the_lock():
+    make = (ROOT / "Makefile").read_text()
+    assert not re.search(r"python3\.\d+/|lib/python3", make)
+    assert re.search(r"^SUPPORTED_PYTHONS := 3\.13 3\.12 3\.11$", make, re.M)
+    assert re.search(r"^LOCK +:= constraints\.txt$", make, re.M)
+    assert re.search(r"^PIP := .* -c \$\(LOCK\)$", make, re.M)
+    assert re.search(r"^\$\(STAMP\): pyproject\.toml \$\(LOCK\)$", make, re.M)
+    assert re.search(r"^TORCH_INDEX \?= https://download\.pytorch\.org/whl/cpu$", make, re.M)
 
 
 def test_publishing_workflow_is_valid_and_runs_the_readme_command():
@@ -40,7 +63,7 @@ def test_publishing_workflow_is_valid_and_runs_the_readme_command():
     uses = [s.get("uses", "") for job in wf["jobs"].values() for s in job["steps"]]
     assert any(u.startswith("actions/upload-pages-artifact") for u in uses)
     assert any(u.startswith("actions/deploy-pages") for u in uses)
-    assert wf["jobs"]["build"]["steps"][1]["with"]["python-version"] == "3.11"
+    assert wf["jobs"]["build"]["steps"][1]["with"]["python-version"] in SUPPORTED
 
 
 def papermill_params(nb) -> list[str]:
