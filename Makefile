@@ -95,7 +95,8 @@ UV := uv==0.9.30
 lock: $(STAMP)
 	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check $(UV)
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
-	  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) -o $(LOCK)
+	  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) -o $(LOCK) --quiet
+	@echo "wrote $(LOCK): $$(grep -c '==' $(LOCK)) pins (git diff $(LOCK) shows what moved)"
 
 # A sweep of your own (4 grid sizes x 2 readings x TRIALS trials) into runs/; finished runs are
 # reused. TRIALS=10 is the paper's design (the book publishes 30: results/headline.csv). Chapter 6

@@ -222,6 +222,39 @@ def decomposition_figure(table, resolution: int):
     return fig
 
 
+def answer_figure(per_size):
+    """The first page's answer: Algorithm 2 / Algorithm 1 per grid size, geometric mean with
+    its 95% interval, one line per target reading, with the paper's claim (0.5) and no
+    difference (1) drawn as lines.
+
+    Args:
+        per_size: :func:`cliprl_helpers.stats.ratio_table` by ``target_reading`` and
+            ``grid_size`` (columns ``geo-mean ratio``, ``lo``, ``hi``).
+    Returns the figure.
+    """
+    readings = list(dict.fromkeys(per_size.target_reading))
+    sizes = sorted(per_size.grid_size.unique())
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    for k, reading in enumerate(readings):
+        sub = per_size[per_size.target_reading == reading].set_index("grid_size").loc[sizes]
+        x = np.arange(len(sizes)) + (k - (len(readings) - 1) / 2) * 0.12
+        gm = sub["geo-mean ratio"].to_numpy()
+        ax.errorbar(x, gm, yerr=[gm - sub.lo.to_numpy(), sub.hi.to_numpy() - gm], fmt="o-",
+                    capsize=4, color=PALETTE[[0, 5, 2, 3][k % 4]], linewidth=2,
+                    label=f"target {reading.replace('_', ' ')}")
+    ax.axhline(1.0, color="0.3", linewidth=1.2, label="no difference (1)")
+    ax.axhline(0.5, color=PALETTE[2], linestyle="--", linewidth=1.2,
+               label="the paper's claim: 50% fewer steps (0.5)")
+    ax.set_ylim(min(0.4, ax.get_ylim()[0]), max(2.2, ax.get_ylim()[1]))
+    ratio_axis(ax)
+    _grid_size_axis(ax, sizes)
+    ax.set_ylabel("steps, Algorithm 2 / Algorithm 1\n(geo-mean, 95% CI; < 1: faster)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False,
+              fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def figure2(table):
     """The paper's Figure 2 from a sweep table: steps to converge on the target against grid
     size, one line per method, one panel per target reading (stacked, so each is legible at

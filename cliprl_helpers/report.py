@@ -55,6 +55,19 @@ def html(markdown: str) -> HTML:
     return HTML(to_html(markdown))
 
 
+def figure(fig, alt: str) -> HTML:
+    """A matplotlib figure as an HTML image carrying ``alt`` as its alternative text (a
+    glued figure alone has none), for pages that paste it (``{glue:}``)."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    data = base64.b64encode(buf.getvalue()).decode()
+    return HTML(f'<figure class="cliprl-figure"><img src="data:image/png;base64,{data}" '
+                f'alt="{_html.escape(alt)}" style="max-width: 100%"></figure>')
+
+
 def admonition(markdown: str, kind: str = "warning") -> HTML:
     """A boxed note in the book theme's style (``kind``: note, warning, ...)."""
     title = kind.capitalize()

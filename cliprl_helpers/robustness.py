@@ -311,11 +311,9 @@ def compact_table(curve: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def short_findings(curve: pd.DataFrame, source: str) -> str:
-    """At most three computed sentences on the study for the book's first page: how many
-    specifications give each claim each label, per reading; where Algorithm 2 is shown
-    faster or slower; and the specification that moves the ratio most. ``source`` names the
-    study (which one, sizes, trials), and is said beside the numbers."""
+def one_sentence(curve: pd.DataFrame, source: str) -> str:
+    """The study in one computed sentence: how many specifications give each claim each
+    label, per reading (``source`` names the study)."""
     counts = claim_counts(curve)
     parts = []
     for reading, sub in counts.groupby("reading", sort=False):
@@ -327,8 +325,31 @@ def short_findings(curve: pd.DataFrame, source: str) -> str:
             return ", ".join(f"{verbs[s]} under {int(c[s])}" for s in STATUSES if int(c[s]))
 
         parts.append(f"{_reading(reading)}, claim 1 {said(c1)}, and claim 2 {said(c2)}")
-    first = (f"Over the {len(set(curve.spec))} specifications of {source}: "
-             + "; ".join(parts) + ".")
+    return f"Over the {len(set(curve.spec))} specifications of {source}: " \
+        + "; ".join(parts) + "."
+
+
+def curve_alt_text(curve: pd.DataFrame) -> str:
+    """Alt text of the specification curve: per reading, the range of the ratio over the
+    specifications (lowest and highest, with their names) and how many lie below and above
+    1."""
+    parts = []
+    for reading, g in curve.groupby("reading", sort=False):
+        lo, hi = g.loc[g["geo-mean ratio"].idxmin()], g.loc[g["geo-mean ratio"].idxmax()]
+        parts.append(f"{_reading(reading)}: from {lo['geo-mean ratio']:.2f} ({lo.spec}) to "
+                     f"{hi['geo-mean ratio']:.2f} ({hi.spec}); interval below 1 under "
+                     f"{int((g.hi < 1).sum())}, above 1 under {int((g.lo > 1).sum())}")
+    return (f"Specification curve: the steps ratio Algorithm 2 / Algorithm 1 with its 95% "
+            f"interval under each of {len(set(curve.spec))} specifications, sorted, with the "
+            f"paper's 0.5 and no difference (1) as lines. " + "; ".join(parts) + ".")
+
+
+def short_findings(curve: pd.DataFrame, source: str) -> str:
+    """At most three computed sentences on the study for the book's first page: how many
+    specifications give each claim each label, per reading; where Algorithm 2 is shown
+    faster or slower; and the specification that moves the ratio most. ``source`` names the
+    study (which one, sizes, trials), and is said beside the numbers."""
+    first = one_sentence(curve, source)
     faster = {_reading(r): int((g.hi < 1).sum()) for r, g in curve.groupby("reading",
                                                                          sort=False)}
     slower = {_reading(r): int((g.lo > 1).sum()) for r, g in curve.groupby("reading",

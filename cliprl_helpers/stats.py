@@ -176,14 +176,26 @@ class Verdict:
     status: str
     reason: str
     bound: str = ""
+    #: Which way the evidence points and how far (``"Algorithm 2 is 45% slower"``).
+    effect: str = ""
 
     def __str__(self) -> str:
         return f"{self.status}: {self.reason}"
 
     @property
     def label(self) -> str:
-        """``"contradicted (lo 1.20 > 0.5)"``: the status with its deciding bound."""
-        return f"{self.status} ({self.bound})" if self.bound else self.status
+        """``"contradicted: Algorithm 2 is 45% slower (lo 1.31 > 1)"``: the status, the
+        direction and size of the effect, and the deciding bound."""
+        text = f"{self.status}: {self.effect}" if self.effect else self.status
+        return f"{text} ({self.bound})" if self.bound else text
+
+
+def _percent(ratio: float) -> str:
+    """``"45% slower"`` / ``"12% faster"`` for a steps ratio Algorithm 2 / Algorithm 1."""
+    change = 100 * (ratio - 1)
+    if round(abs(change)) == 0:
+        return "about as fast"
+    return f"{abs(change):.0f}% {'slower' if change > 0 else 'faster'}"
 
 
 STATUSES = ("holds", "not shown", "contradicted", "not testable")
@@ -202,22 +214,27 @@ def claim_reduction(lo: float, hi: float, target: float = PAPER_RATIO) -> Verdic
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return Verdict("not testable", "no interval (fewer than two trials)", "no interval")
     span = f"ratio interval [{lo:.2f}, {hi:.2f}]"
+    # the interval is symmetric on the log scale around the geometric mean
+    moved = f"Algorithm 2 is {_percent(float(np.sqrt(lo * hi)))}"
+    claimed = f"the claimed {100 * (1 - target):.0f}%"
     if hi < NO_DIFFERENCE and lo <= target:
         return Verdict("holds", f"{span} lies below 1 and reaches {target}",
-                       f"hi {hi:.2f} < 1, lo {lo:.2f} <= {target:g}")
+                       f"hi {hi:.2f} < 1, lo {lo:.2f} <= {target:g}", moved)
     if lo > target:
         if lo > NO_DIFFERENCE:
             return Verdict("contradicted", f"{span}: Algorithm 2 is slower",
-                           f"lo {lo:.2f} > 1")
+                           f"lo {lo:.2f} > 1", moved)
         if hi < NO_DIFFERENCE:
             return Verdict("contradicted", f"{span}: fewer steps, but less than "
                                            f"{100 * (1 - target):.0f}% fewer",
-                           f"lo {lo:.2f} > {target:g}")
+                           f"lo {lo:.2f} > {target:g}", f"{moved}, not {claimed}")
         return Verdict("contradicted", f"{span}: no difference shown, and "
                                        f"{100 * (1 - target):.0f}% fewer is excluded",
-                       f"lo {lo:.2f} > {target:g}")
+                       f"lo {lo:.2f} > {target:g}",
+                       f"{moved}, not shown to differ, and not {claimed}")
     return Verdict("not shown", f"{span} contains both {target} and 1",
-                   f"lo {lo:.2f} <= {target:g}, hi {hi:.2f} >= 1")
+                   f"lo {lo:.2f} <= {target:g}, hi {hi:.2f} >= 1",
+                   f"{moved}, not shown to differ")
 
 
 def slope_log_ratio(sizes, groups, axis: int = -1):
@@ -267,22 +284,27 @@ def claim_growth(per_size: dict, level: float = LEVEL, seed: int = 0) -> tuple[V
     _, details["largest_lo"], details["largest_hi"] = log_t_interval(libm.exp(logs[-1]), level)
     s_lo, s_hi = details["slope_lo"], details["slope_hi"]
     l_lo, l_hi = details["largest_lo"], details["largest_hi"]
-    n = sizes[-1]
+    n, n0 = sizes[-1], sizes[0]
     slope = (f"slope of log ratio on log size {details['slope']:+.2f} "
              f"[{s_lo:+.2f}, {s_hi:+.2f}]")
     at_largest = f"ratio at {n}x{n} in [{l_lo:.2f}, {l_hi:.2f}]"
+    first, last = (float(libm.exp(g.mean())) for g in (logs[0], logs[-1]))
+    way = "falls" if last < first else "rises"
+    trend = f"the ratio {way} from {first:.2f} at {n0}x{n0} to {last:.2f} at {n}x{n}"
     if s_hi < 0 and l_hi < NO_DIFFERENCE:
         return Verdict("holds", f"{slope}; {at_largest}",
-                       f"slope hi {s_hi:+.2f} < 0, hi at {n}x{n} {l_hi:.2f} < 1"), details
+                       f"slope hi {s_hi:+.2f} < 0, hi at {n}x{n} {l_hi:.2f} < 1",
+                       trend), details
     if s_lo > 0:
         return Verdict("contradicted", f"the ratio grows with size: {slope}",
-                       f"slope lo {s_lo:+.2f} > 0"), details
+                       f"slope lo {s_lo:+.2f} > 0", trend), details
     if l_lo > NO_DIFFERENCE:
         return Verdict("contradicted", f"Algorithm 2 is slower at the largest size: "
-                                       f"{at_largest}", f"lo at {n}x{n} {l_lo:.2f} > 1"), details
+                                       f"{at_largest}", f"lo at {n}x{n} {l_lo:.2f} > 1",
+                       f"{trend}, still slower"), details
     missed = ([f"slope hi {s_hi:+.2f} >= 0"] if s_hi >= 0 else []) + \
         ([f"hi at {n}x{n} {l_hi:.2f} >= 1"] if l_hi >= NO_DIFFERENCE else [])
-    return Verdict("not shown", f"{slope}; {at_largest}", ", ".join(missed)), details
+    return Verdict("not shown", f"{slope}; {at_largest}", ", ".join(missed), trend), details
 
 
 def _mean(x, axis=-1):
@@ -401,6 +423,7 @@ def verdict(table: pd.DataFrame, resolution: int, num: str = "algorithm2",
                      "claim 1": c1.status, "claim 2": c2.status,
                      "claim 1 label": c1.label, "claim 2 label": c2.label,
                      "claim 1 bound": c1.bound, "claim 2 bound": c2.bound,
+                     "claim 1 effect": c1.effect, "claim 2 effect": c2.effect,
                      "slope": d2["slope"], "slope lo": d2["slope_lo"],
                      "slope hi": d2["slope_hi"]})
     return pd.DataFrame(rows)
@@ -438,8 +461,13 @@ def headline(verdicts: pd.DataFrame, source: str) -> str:
 
 
 def _bound(row, claim: str) -> str:
-    bound = row.get(f"{claim} bound", "") if hasattr(row, "get") else ""
-    return f" (deciding bound: {bound})" if bound else ""
+    """`` (Algorithm 2 is 45% slower; deciding bound: lo 1.31 > 1)``: which way, and what
+    decided."""
+    get = row.get if hasattr(row, "get") else (lambda k, d="": d)
+    parts = [p for p in (get(f"{claim} effect", ""),
+                         f"deciding bound: {get(f'{claim} bound', '')}"
+                         if get(f"{claim} bound", "") else "") if p]
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _says(status: str) -> str:

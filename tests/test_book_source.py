@@ -72,3 +72,82 @@ def test_the_api_page_learns_which_chapters_call_each_function(monkeypatch):
     assert "01_environment" in uses["cliprl_helpers.grid.distances"]
     assert "cliprl_helpers.tasks.distances" not in uses
     assert all(k.startswith("cliprl_helpers.") for k in uses)  # no numpy, torch, ...
+
+
+# -- no result typed by hand ---------------------------------------------------------------
+# A number beside a word that counts or compares results (trials, runs, ratio, steps, faster,
+# ...) in the prose of book/*.md or a chapter's Markdown must be glued or computed. What the
+# scan may still find is listed here, each with why it is not a result.
+RESULT_WORDS = r"(trials?|runs?|ratios?|specifications?|seeds?|censored|steps|faster|" \
+               r"slower|fewer|more|times)"
+NUMBER = r"(?<![\w.$`{/-])(\d[\d,]*(?:\.\d+)?%?|\d+(?:\.\d+)?x)(?![\w`}])"
+TYPED = re.compile(rf"{NUMBER}\s+(?:\w+\s+){{0,2}}?{RESULT_WORDS}\b|"
+                   rf"\b{RESULT_WORDS}\s+(?:of\s+|is\s+|was\s+|=\s+)?{NUMBER}", re.I)
+#: Names with a number that are not results: "Algorithm 2", "chapter 7", "trial 0", ...
+NAMED = re.compile(r"\b(Algorithms?|[Cc]hapters?|[Cc]laims?|[Tt]rials?|ch\.|Figure|Section|"
+                   r"[Gg]rid|sizes?|step|row|cell)\s+\d+(\s*(,|and|or|to|-)\s*\d+)*")
+ALLOWED = {
+    "50% fewer": "the paper's claim, quoted",
+    "10 trials each": "the paper's design (Section 5)",
+    "with 10 trials a percentile": "the paper's design, why a BCa bootstrap is used",
+    "128 env steps": "the evaluation interval, a setting",
+    "128 environment steps": "the evaluation interval, a setting",
+    "0.3 over 20k steps": "the exploration schedule, a setting",
+    "at 0 steps": "a definition (a run that starts converged)",
+    "95% intervals over trials": "the confidence level",
+    "(one grid size, 10 trials)": "chapter 5's stored parameter n_trials (checked below)",
+    "first 10 trials": "make test's published slice, a test parameter "
+                       "(tests/test_published_slice.py)",
+    "9 or more": "the smallest Minigrid room chapter 7 allows",
+    "5 GB or more": "an install size",
+    "1.8x slower": "a measurement of the allocator, with its cause",
+}
+#: Sections that are measurement logs of this machine (run times), not results.
+LOG_SECTIONS = {"how_to_run.md": "## Run times measured on a 2-core CPU"}
+
+
+def _prose() -> list[tuple[str, str]]:
+    out = []
+    for page in sorted((ROOT / "book").glob("*.md")):
+        text = page.read_text()
+        if page.name in LOG_SECTIONS:
+            start = text.index(LOG_SECTIONS[page.name])
+            end = text.find("\n## ", start + 1)
+            text = text[:start] + (text[end:] if end >= 0 else "")
+        out.append((page.name, text))
+    for nb in CHAPTERS:
+        out += [(f"{nb.name} cell {i}", "".join(c["source"]))
+                for i, c in enumerate(_cells(nb)) if c["cell_type"] == "markdown"]
+    return out
+
+
+def typed_results(text: str) -> list[str]:
+    """The places in Markdown ``text`` where a result-like number is typed by hand (code,
+    math, glue and code blocks are not prose); each as the line it stands in."""
+    text = re.sub(r"```.*?```", " ", text, flags=re.S)
+    text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"\$[^$]*\$", " ", text)
+    found = []
+    for line in text.splitlines():
+        line = NAMED.sub("X", line)
+        if TYPED.search(line) and not any(a in line for a in ALLOWED):
+            found.append(line.strip())
+    return found
+
+
+def test_no_result_is_typed_by_hand_in_the_prose():
+    found = [f"{where}: {line}" for where, text in _prose() for line in typed_results(text)]
+    assert not found, "numbers about results typed by hand (glue or compute them):\n" + \
+        "\n".join(found)
+    # every allowance is still needed, and the stored parameter it names is still the one
+    everything = "\n".join(text for _, text in _prose())
+    assert all(a in everything for a in ALLOWED), [a for a in ALLOWED if a not in everything]
+    params = "".join(_cells(ROOT / "notebooks" / "05_clip_transfer.ipynb")[1]["source"])
+    assert re.search(r"^n_trials = 10\b", params, re.M)
+
+
+def test_the_scan_finds_a_typed_result():
+    assert typed_results("Algorithm 2 needed 45% more steps over 30 trials.")
+    assert typed_results("the ratio was 1.45 in the end")
+    assert not typed_results("Algorithm 2 and chapter 7 in trial 0; `n = 30 trials`; $30$")
+    assert not typed_results("{glue}`headline_trials` trials")

@@ -31,3 +31,21 @@ def test_glue_with_myst_nb_hands_the_value_to_myst_nb(monkeypatch, shown):
     monkeypatch.setitem(sys.modules, "myst_nb", fake)
     report.glue("verdict", "a table", display=False)
     assert calls == [("verdict", "a table", False)] and shown == []
+
+
+def test_a_figure_carries_its_alt_text_escaped():
+    import base64
+    import re
+
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([1, 2])
+    out = report.figure(fig, 'ratio 1.45 [1.31, 1.61] & "more"').data
+    assert 'alt="ratio 1.45 [1.31, 1.61] &amp; &quot;more&quot;"' in out
+    data = re.search(r'src="data:image/png;base64,([^"]+)"', out).group(1)
+    assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
+    plt.close(fig)

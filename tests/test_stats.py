@@ -260,22 +260,35 @@ def test_slope_log_ratio_is_the_least_squares_slope_also_in_batches():
 
 
 @pytest.mark.parametrize("lo, hi, label", [
-    (0.3, 0.7, "holds (hi 0.70 < 1, lo 0.30 <= 0.5)"),
-    (0.6, 0.9, "contradicted (lo 0.60 > 0.5)"),
-    (1.2, 2.0, "contradicted (lo 1.20 > 1)"),
-    (0.4, 1.03, "not shown (lo 0.40 <= 0.5, hi 1.03 >= 1)"),
+    # the effect is the interval's geometric midpoint: sqrt(0.3 * 0.7) = 0.458 -> 54% faster
+    (0.3, 0.7, "holds: Algorithm 2 is 54% faster (hi 0.70 < 1, lo 0.30 <= 0.5)"),
+    (0.6, 0.9, "contradicted: Algorithm 2 is 27% faster, not the claimed 50% (lo 0.60 > 0.5)"),
+    (1.2, 2.0, "contradicted: Algorithm 2 is 55% slower (lo 1.20 > 1)"),
+    (0.7, 1.4, "contradicted: Algorithm 2 is 1% faster, not shown to differ, and not the "
+               "claimed 50% (lo 0.70 > 0.5)"),
+    (0.4, 1.03, "not shown: Algorithm 2 is 36% faster, not shown to differ "
+                "(lo 0.40 <= 0.5, hi 1.03 >= 1)"),
+    (0.5, 2.0, "not shown: Algorithm 2 is about as fast, not shown to differ "
+               "(lo 0.50 <= 0.5, hi 2.00 >= 1)"),
 ])
 def test_a_claim_1_label_names_the_bound_that_decided_it(lo, hi, label):
     assert stats.claim_reduction(lo, hi).label == label
 
 
 def test_a_claim_2_label_names_the_bounds_that_decided_it():
-    v, d = stats.claim_growth(_per_size({8: 0.9, 10: 0.7, 15: 0.5, 25: 0.3}))
-    assert v.label == f"holds (slope hi {d['slope_hi']:+.2f} < 0, hi at 25x25 " \
+    per_size = _per_size({8: 0.9, 10: 0.7, 15: 0.5, 25: 0.3})
+    v, d = stats.claim_growth(per_size)
+    first, last = (np.exp(np.log(per_size[n]).mean()) for n in (8, 25))
+    assert v.label == f"holds: the ratio falls from {first:.2f} at 8x8 to {last:.2f} at " \
+                      f"25x25 (slope hi {d['slope_hi']:+.2f} < 0, hi at 25x25 " \
                       f"{d['largest_hi']:.2f} < 1)"
+    assert 0.85 < first < 0.95 and 0.25 < last < 0.35
     v, d = stats.claim_growth(_per_size({8: 1.0, 10: 1.0, 15: 1.0, 25: 1.0}, spread=0.5))
     assert v.status == "not shown" and "slope hi" in v.bound or "hi at 25x25" in v.bound
     v, d = stats.claim_growth(_per_size({8: 0.5, 10: 0.7, 15: 0.9, 25: 1.3}))
-    assert v.label == f"contradicted (slope lo {d['slope_lo']:+.2f} > 0)"
+    assert v.label.startswith("contradicted: the ratio rises from 0.")
+    assert v.label.endswith(f" at 25x25 (slope lo {d['slope_lo']:+.2f} > 0)")
+    v, _ = stats.claim_growth(_per_size({8: 4.0, 10: 3.0, 15: 2.5, 25: 2.0}))
+    assert ", still slower (lo at 25x25 " in v.label
     v, _ = stats.claim_growth(_per_size({8: 0.9, 25: 0.3}))
     assert v.label == "not testable (2 grid sizes)"
