@@ -30,8 +30,8 @@ ifeq ($(CLIPRL_NUMERICS),reference)
   export MKL_CBWR := COMPATIBLE
   export ATEN_CPU_CAPABILITY := default
   export ONEDNN_MAX_CPU_ISA := SSE41
-  # numpy's SIMD loops at the x86-64 baseline (numpy reads this when it is imported)
-  export NPY_DISABLE_CPU_FEATURES := X86_V3 X86_V4 AVX512_ICL AVX512_SPR
+  # numpy's SIMD loops capped at AVX2 (numpy reads this when it is imported)
+  export NPY_DISABLE_CPU_FEATURES := X86_V4,AVX512_ICL,AVX512_SPR
 endif
 export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1

@@ -79,7 +79,14 @@ def main(argv: list[str] | None = None) -> int:
                     "an alignment, a small experiment, the trainer) and compare them with the "
                     "book's reference.")
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    parser.add_argument("--env", action="store_true",
+                        help="print only the reference pins as NAME=value words, for a process "
+                             "started by hand: env $(python -m cliprl_helpers.fingerprint "
+                             "--env) dask worker ...")
     args = parser.parse_args(argv)
+    if args.env:
+        print(numerics.environment_line())
+        return 0
     got = compute()
     if args.json:
         print(json.dumps({"fingerprints": got, "kernel_path": numerics.kernel_path()}))

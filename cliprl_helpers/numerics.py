@@ -18,13 +18,16 @@ different result, so without a pin the book's numbers would change with the read
 * oneDNN off (``torch.backends.mkldnn.enabled = False``; ``ONEDNN_MAX_CPU_ISA=SSE41`` in case
   anything reaches it anyway).
 * one thread (:mod:`cliprl_helpers.threads`);
-* numpy's own SIMD loops at the x86-64 baseline (``NPY_DISABLE_CPU_FEATURES`` naming every
-  dispatch target above it: :data:`NUMPY_DISPATCH_OFF`). numpy picks its kernels by CPU when it
+* numpy's own SIMD loops capped at AVX2, x86-64-v3 (``NPY_DISABLE_CPU_FEATURES`` naming its
+  AVX-512 dispatch targets: :data:`NUMPY_DISPATCH_OFF`). numpy picks its kernels by CPU when it
   is imported: on an AVX-512 CPU its float64 ``log``/``exp``/``power`` run numpy's own AVX-512
-  code, elsewhere the C library's, and the last bit differs. At the baseline they are the C
-  library's everywhere. Reductions (``sum``, ``mean``, ``std``) and elementwise arithmetic give
-  the same bits at every dispatch level; the statistics do not rely on the pin either
-  (:mod:`cliprl_helpers.libm`), but any other numpy code a chapter runs does.
+  code, on an AVX2 CPU the C library's, and the last bit differs. Capped at AVX2, every CPU of
+  the guarantee (x86-64-v3: AVX2 and FMA) runs the same numpy code. (The x86-64 baseline would
+  cover older CPUs too, but it made training 35% slower: numpy's AVX2 loops are on the
+  trainer's path; measured in ``book/how_to_run.md``.) Reductions (``sum``, ``mean``, ``std``)
+  and elementwise arithmetic give the same bits at every dispatch level; the statistics do not
+  rely on the pin either (:mod:`cliprl_helpers.libm`), but any other numpy code a chapter runs
+  does.
 
 Libraries on the path of a compared number, and how each is held:
 
@@ -32,13 +35,13 @@ Libraries on the path of a compared number, and how each is held:
 MKL (torch's BLAS)     ``MKL_CBWR=COMPATIBLE``, read back with ``mkl_serv_cbwr_get``
 ATen (torch kernels)   ``ATEN_CPU_CAPABILITY=default``, read back with ``get_cpu_capability``
 oneDNN                 off (``torch.backends.mkldnn.enabled = False``; ``ONEDNN_MAX_CPU_ISA``)
-numpy                  dispatch at the baseline, read back from ``__cpu_features__``
+numpy                  dispatch capped at AVX2, read back from ``__cpu_features__``
 numba (the trainer)    no pin needed: no fastmath, no reductions it may reorder (exact loops)
 scipy                  its own compiled code (t, normal and noncentral-t distributions, brentq)
                        has no CPU dispatch; its array work goes through numpy (pinned above)
-glibc's libm           ``log``/``exp`` pick an FMA variant where the CPU has FMA (every x86-64
-                       CPU since 2013, Intel Haswell and AMD Piledriver on): CPUs without FMA
-                       are not guaranteed (:func:`guaranteed`) and compare within tolerances
+glibc's libm           ``log``/``exp`` pick an FMA variant where the CPU has FMA: the guarantee
+                       covers x86-64-v3 CPUs (AVX2 and FMA: Intel since Haswell, 2013, AMD
+                       since Excavator, 2015); older ones compare within tolerances
 OpenBLAS (numpy's)     not pinned: its kernels follow the CPU (``OPENBLAS_CORETYPE`` is the
                        machine's to set), so no compared number goes through numpy's ``@``,
                        ``dot`` or ``linalg``; sums of products are written as ``np.sum(a * b)``
@@ -61,7 +64,7 @@ The DQN trainer itself needs none of this: it uses no CPU-dependent kernel
 either mode (:func:`trainer_tag`). The pins matter for the sentence encoder and the alignment,
 whose matrix products, softmaxes and GELUs go through MKL and torch's per-CPU kernels.
 
-The guarantee covers x86-64 CPUs, Intel and AMD, with or without AVX2 or AVX-512.
+The guarantee covers x86-64-v3 CPUs (AVX2 and FMA), Intel and AMD, with or without AVX-512.
 ``tests/test_numerics.py`` proves it on one machine by computing the sentence embeddings,
 an alignment and a small experiment under the native path and under every lower kernel path
 the machine can emulate (``MKL_ENABLE_INSTRUCTIONS``, ``ONEDNN_MAX_CPU_ISA``, and glibc's
@@ -87,9 +90,12 @@ ENV_VAR = "CLIPRL_NUMERICS"
 MODES = ("reference", "native")
 #: Bump when the reference path changes (part of every cache key made in reference mode).
 REFERENCE_VERSION = 2
-#: numpy's dispatch targets above the x86-64 baseline (numpy 2.4: its baseline is X86_V2;
-#: names a CPU lacks are ignored by numpy). Disabling them puts numpy at its baseline.
-NUMPY_DISPATCH_OFF = "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
+#: numpy's dispatch targets above AVX2 (numpy 2.4 dispatches X86_V3, X86_V4, AVX512_ICL and
+#: AVX512_SPR above its X86_V2 baseline; names a CPU lacks are ignored). Disabling them caps
+#: numpy at X86_V3 (AVX2, FMA), the level of every CPU the guarantee covers.
+NUMPY_DISPATCH_OFF = "X86_V4,AVX512_ICL,AVX512_SPR"
+#: The CPU features the guarantee needs (x86-64-v3's vector part), as /proc/cpuinfo names them.
+GUARANTEE_ISA = ("avx2", "fma")
 #: What reference mode puts in the environment before torch and numpy are imported.
 REFERENCE_ENV = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "default",
                  "ONEDNN_MAX_CPU_ISA": "SSE41", "NPY_DISABLE_CPU_FEATURES": NUMPY_DISPATCH_OFF}
@@ -154,7 +160,7 @@ def pin(mode: str | None = None) -> str:
                 "reference numerics could not be pinned: " + "; ".join(problems) + ". Torch "
                 "chooses its kernels when it first computes and numpy when it is imported, so "
                 "import cliprl_helpers before numpy, torch or pandas (or start Python with " +
-                " ".join(f"{k}='{v}'" for k, v in REFERENCE_ENV.items()) + "), or set "
+                environment_line() + "), or set "
                 f"{ENV_VAR}=native to compute with this machine's own kernels")
     _pinned = mode
     return mode
@@ -167,10 +173,23 @@ def x86_64() -> bool:
 
 def numpy_dispatch() -> list[str]:
     """numpy's SIMD dispatch targets above its baseline that are in use in this process
-    (``[]``: numpy runs its baseline loops, as reference numerics requires)."""
+    (``["X86_V3"]`` on an AVX2 or AVX-512 CPU in reference numerics; ``[]`` on an older one,
+    or where the dispatch was switched off)."""
     from numpy._core import _multiarray_umath as umath
 
     return [t for t in umath.__cpu_dispatch__ if umath.__cpu_features__.get(t)]
+
+
+def numpy_too_wide() -> list[str]:
+    """The dispatch targets in use that reference numerics switches off (``[]``: none)."""
+    off = set(NUMPY_DISPATCH_OFF.split(","))
+    return [t for t in numpy_dispatch() if t in off]
+
+
+def environment_line() -> str:
+    """The reference pins as ``NAME=value`` words, for starting a process by hand (a Dask
+    worker on your own cluster): ``env $(python -m cliprl_helpers.fingerprint --env) ...``."""
+    return " ".join(f"{k}={v}" for k, v in REFERENCE_ENV.items())
 
 
 def child_environment(mode: str | None = None, **extra: str) -> dict[str, str]:
@@ -204,10 +223,10 @@ def reference_problems() -> list[str]:
         problems.append(f"MKL's reproducibility branch is {branch}, not COMPATIBLE")
     if torch.backends.mkldnn.enabled:
         problems.append("oneDNN is enabled")
-    wide = numpy_dispatch()
+    wide = numpy_too_wide()
     if wide:
-        problems.append(f"numpy was imported with its {' '.join(wide)} loops, not at its "
-                        f"baseline")
+        problems.append(f"numpy was imported with its {' '.join(wide)} loops, not capped at "
+                        f"AVX2")
     return problems
 
 
@@ -243,9 +262,11 @@ def mkl_branch() -> str | None:
 
 def guaranteed() -> bool:
     """True where this process's numbers are the book's reference bits: reference mode on
-    an x86-64 CPU with FMA (glibc's ``log``/``exp`` take another variant without it). Elsewhere
-    results may differ from the published ones, and compared outputs use their tolerances."""
-    return mode() == "reference" and x86_64() and "fma" in cpu()["isa"]
+    an x86-64-v3 CPU (AVX2 and FMA: without them numpy runs other loops and glibc's
+    ``log``/``exp`` another variant). Elsewhere results may differ from the published ones,
+    and compared outputs use their tolerances."""
+    return mode() == "reference" and x86_64() and all(f in cpu()["isa"]
+                                                        for f in GUARANTEE_ISA)
 
 
 @lru_cache(maxsize=1)
@@ -308,8 +329,8 @@ def describe() -> str:
     where = f"{c['model']} ({platform.machine()})"
     if guaranteed():
         return (f"reference numerics (MKL COMPATIBLE branch, torch kernels at DEFAULT "
-                f"capability, oneDNN off, numpy at its baseline, 1 thread) on {where}: the "
-                f"same bits on every x86-64 CPU")
+                f"capability, oneDNN off, numpy capped at AVX2, 1 thread) on {where}: the "
+                f"same bits on every x86-64-v3 CPU")
     return (f"{mode()} numerics (torch capability {aten_capability()}, MKL branch "
             f"{mkl_branch()}) on {where}: numbers may differ on other machines")
 
@@ -355,3 +376,4 @@ def provenance() -> dict:
             "numerics": mode(), "cache_tag": cache_tag(), "guaranteed": guaranteed(),
             "kernel_path": kernel_path(), "threads": torch.get_num_threads(),
             "description": describe()}
+
