@@ -223,7 +223,7 @@ def describe(name: str, results_dir: Path = RESULTS_DIR,
     commits = sorted({str(c)[:10] + (" with uncommitted changes" if str(c).endswith("-dirty")
                                      else "") for c in ([commits] if isinstance(commits, str)
                                                         else commits)})
-    exact = ("the same bits on every x86-64 CPU" if prov.get("guaranteed") else
+    exact = ("the same bits on every x86-64-v3 CPU" if prov.get("guaranteed") else
              "this CPU's own kernels: other CPUs may differ")
     return (f"results/{entry['file']} (grid sizes {sizes}, {table.trial.nunique()} trials, "
             f"{len(table)} runs, {int(table.censored.sum())} censored; "

@@ -334,7 +334,7 @@ def describe_provenance(path: str | Path) -> str:
     except (OSError, ValueError):
         return f"not recorded ({Path(path).name} missing)"
     mode = "/".join(info.get("numerics", [])) or "unrecorded"
-    sure = ("the same bits on every x86-64 CPU" if info.get("guaranteed") else
+    sure = ("the same bits on every x86-64-v3 CPU" if info.get("guaranteed") else
             "numbers may differ on other machines")
     return (f"{mode} numerics ({sure}) on {', '.join(info.get('cpus', []))}, "
             f"package {info.get('package_version')}, trainer version "

@@ -62,7 +62,7 @@ def test_the_block_says_how_the_numbers_were_computed(tmp_path):
         "package_version": "0.1.0", "trainer_version": 4, "git_commit": "0123456789abcdef",
         "torch": "2.13.0+cpu"}))
     text = readme_results.block(csv)
-    assert "how they were computed: reference numerics (the same bits on every x86-64 CPU) on " \
+    assert "how they were computed: reference numerics (the same bits on every x86-64-v3 CPU) on " \
            "Some CPU, package 0.1.0, trainer version 4, commit 0123456789ab, torch 2.13.0+cpu" \
         in text
 
