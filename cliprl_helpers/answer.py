@@ -145,12 +145,12 @@ PAPER_CLAIMS = (
 
 def paper_table(verdicts: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """The paper beside the book: each claim quoted with its section and the paper's number,
-    and the book's number and label per reading (columns ``the paper``, ``its number``
+    and the book's number and label per reading (columns ``the paper``, ``paper's number``
     and one per reading)."""
     v = verdicts.set_index("reading")
     rows = []
     for key, quote, number in PAPER_CLAIMS:
-        row = {"the paper": quote, "its number": number}
+        row = {"the paper": quote, "paper's number": number}
         for reading, d in v.iterrows():
             sub = table[table.target_reading == reading]
             if key == "claim 1":

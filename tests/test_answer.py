@@ -80,8 +80,8 @@ def test_the_paper_beside_the_book():
     runs = _runs()
     runs["steps_to_converge"] = 100
     table = answer.paper_table(_verdicts().iloc[:1], runs)
-    assert list(table.columns) == ["the paper", "its number", "as printed"]
-    assert table["its number"].tolist() == ["ratio 0.5", "none", "none",
+    assert list(table.columns) == ["the paper", "paper's number", "as printed"]
+    assert table["paper's number"].tolist() == ["ratio 0.5", "none", "none",
                                                 "10 trials, 4 sizes"]
     assert table["as printed"][0].startswith("ratio 1.45 [1.31, 1.61]\ncontradicted: "
                                              "Algorithm 2 is 45% slower")
