@@ -21,7 +21,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile -c 
 STAMP  := $(VENV)/.installed-stamp
 
 export HF_HUB_OFFLINE := 1
-# Reference numerics (cliprl_helpers.numerics): the same bits on every x86-64 CPU. The package
+# Reference numerics (cliprl_helpers.core.numerics): the same bits on every x86-64 CPU. The package
 # sets these itself when imported; exporting them here also pins any process that computes
 # before importing it. `make book CLIPRL_NUMERICS=native` computes with this CPU's own kernels.
 CLIPRL_NUMERICS ?= reference
@@ -103,19 +103,19 @@ lock: $(STAMP)
 # reads it with source = "../runs/summary.csv".
 TRIALS ?= 10
 sweep: $(STAMP)
-	$(PY) -m cliprl_helpers.sweep --jobs 2 --trials $(TRIALS)
+	$(PY) -m cliprl_helpers.repro.sweep --jobs 2 --trials $(TRIALS)
 
-# The robustness study of chapter 9: every choice of cliprl_helpers.robustness.CHOICES varied
+# The robustness study of chapter 9: every choice of cliprl_helpers.repro.robustness.CHOICES varied
 # alone, 4 grid sizes x 2 readings x TRIALS trials, into runs/robustness (finished runs are
 # reused). The book shows its published study; chapter 9 reads yours with
 # source = "../runs/robustness/summary.csv".
 robustness: $(STAMP)
-	$(PY) -m cliprl_helpers.robustness --jobs 2 --trials $(TRIALS)
+	$(PY) -m cliprl_helpers.repro.robustness --jobs 2 --trials $(TRIALS)
 
 # Executed notebooks are cached in _build/.jupyter_cache, keyed by their code only: a change to
 # the package must drop that cache, or pages would show results of the old code.
 PKG_STAMP := _build/.package-stamp
-$(PKG_STAMP): $(wildcard cliprl_helpers/*.py)
+$(PKG_STAMP): $(wildcard cliprl_helpers/*.py cliprl_helpers/*/*.py)
 	rm -rf _build/.jupyter_cache _build/.doctrees
 	@mkdir -p _build && touch $@
 
@@ -139,7 +139,7 @@ $(BOOK_EXECUTED)/%.ipynb: notebooks/%.ipynb $(PKG_STAMP) results/manifest.json
 book-chapters: $(BOOK_RUNS)
 
 book: $(STAMP) $(PKG_STAMP)
-	$(PY) -m cliprl_helpers.published status
+	$(PY) -m cliprl_helpers.repro.published status
 	$(MAKE) --no-print-directory -j2 book-chapters
 	$(PY) tools/notebook_test.py stage $(BOOK_EXECUTED)
 	$(VENV)/bin/jupyter-book build _build/staged --path-output . -W -n --keep-going
@@ -152,13 +152,13 @@ book: $(STAMP) $(PKG_STAMP)
 # make publish writes what it computed. SCHEDULER=tcp://host:8786 runs them on a real cluster.
 RESULT_ENGINE = --jobs 2 $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 reproduce: $(STAMP)
-	$(PY) -m cliprl_helpers.published reproduce $(RESULT_ENGINE)
+	$(PY) -m cliprl_helpers.repro.published reproduce $(RESULT_ENGINE)
 
 publish: $(STAMP)
-	$(PY) -m cliprl_helpers.published publish $(RESULT_ENGINE)
+	$(PY) -m cliprl_helpers.repro.published publish $(RESULT_ENGINE)
 
 results-status: $(STAMP)
-	$(PY) -m cliprl_helpers.published status
+	$(PY) -m cliprl_helpers.repro.published status
 
 bookbuild: $(STAMP) $(PKG_STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
@@ -213,7 +213,7 @@ nbval-test: $(STAMP)
 # The chapters whose compared outputs are reference checks, once more with the reference pins
 # off, under a kernel path no reference machine takes: native numerics, torch at its baseline
 # capability, MKL without its reproducible branch on its SSE4.2 path, oneDNN on. Their compared
-# outputs must still match (cliprl_helpers.reference: within each check's tolerance).
+# outputs must still match (cliprl_helpers.repro.reference: within each check's tolerance).
 FOREIGN_KERNELS := CLIPRL_NUMERICS=native ATEN_CPU_CAPABILITY=default \
   MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41
 nbval-foreign: $(STAMP)

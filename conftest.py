@@ -16,7 +16,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-# The package pins the book's numerics when imported (cliprl_helpers.numerics): numpy's SIMD
+# The package pins the book's numerics when imported (cliprl_helpers.core.numerics): numpy's SIMD
 # dispatch is chosen when numpy is imported, so the package comes first, before any test
 # module or plugin imports numpy. `make test` also exports the pins.
 import cliprl_helpers  # noqa: E402,F401

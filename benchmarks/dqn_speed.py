@@ -11,9 +11,9 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from cliprl_helpers.base_policies import agent_seed
-from cliprl_helpers.dqn import DQNConfig, init_params, init_seeds, train_population
-from cliprl_helpers.tasks import paper_tasks
+from cliprl_helpers.core.base_policies import agent_seed
+from cliprl_helpers.core.dqn import DQNConfig, init_params, init_seeds, train_population
+from cliprl_helpers.core.tasks import paper_tasks
 
 from .fresh import in_fresh_process
 

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from cliprl_helpers.envs import BatchedGoalGrid, GoalGridEnv, GoalGridVectorEnv
+from cliprl_helpers.core.envs import BatchedGoalGrid, GoalGridEnv, GoalGridVectorEnv
 
 
 def _rate(step, actions: np.ndarray, min_seconds: float) -> float:

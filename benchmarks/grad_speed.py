@@ -1,6 +1,6 @@
 """Hand-written gradients vs autograd for the same TD update (``make bench``).
 
-The trainer keeps its hand-written backward pass (:func:`cliprl_helpers.qnet.td_gradients`)
+The trainer keeps its hand-written backward pass (:func:`cliprl_helpers.core.qnet.td_gradients`)
 only if it beats autograd on the update it replaces: same networks, same minibatch, gradient
 into the flat buffer, at the population sizes the book trains.
 """
@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from cliprl_helpers import qnet
+from cliprl_helpers.core import qnet
 
 
 def _time(fn, repeats: int = 300) -> float:

@@ -27,7 +27,7 @@ def _child(what: str) -> float:
         from .dqn_speed import time_batched
 
         return time_batched(25)["batched_s"]
-    from cliprl_helpers.experiment import run_grid
+    from cliprl_helpers.core.experiment import run_grid
 
     with tempfile.TemporaryDirectory() as d, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -39,7 +39,7 @@ def _child(what: str) -> float:
 
 def time_in(mode: str, what: str) -> float:
     """Seconds ``what`` takes in a fresh process computing in numerics ``mode``."""
-    from cliprl_helpers import numerics
+    from cliprl_helpers.core import numerics
 
     env = numerics.child_environment(mode)
     done = subprocess.run([sys.executable, "-m", "benchmarks.numerics_cost", what], env=env,

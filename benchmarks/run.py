@@ -14,7 +14,7 @@ SPEEDUP_GOAL = 20.0  # at 40 agents, batched vs one at a time
 
 
 def main() -> None:
-    from cliprl_helpers import numerics
+    from cliprl_helpers.core import numerics
 
     print(f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} torch threads; {numerics.describe()}\n", flush=True)

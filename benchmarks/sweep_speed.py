@@ -1,6 +1,6 @@
 """The whole Figure-2 sweep from an empty cache, timed (``make bench``).
 
-Runs ``python -m cliprl_helpers.sweep --jobs 2`` (4 grid sizes x 2 readings x ``trials``
+Runs ``python -m cliprl_helpers.repro.sweep --jobs 2`` (4 grid sizes x 2 readings x ``trials``
 trials, every method) into a temporary folder with a temporary, empty ``artifacts/`` cache,
 so every base policy, alignment and fine-tuning run is trained.
 """
@@ -21,7 +21,7 @@ def bench_sweep(trials: int = 10, jobs: int = 2) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "CLIPRL_ARTIFACTS": os.path.join(tmp, "artifacts")}
         t0 = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "cliprl_helpers.sweep", "--jobs",
+        done = subprocess.run([sys.executable, "-m", "cliprl_helpers.repro.sweep", "--jobs",
                                str(jobs), "--trials", str(trials), "--out",
                                os.path.join(tmp, "runs")],
                               env=env, check=True, capture_output=True, text=True)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from cliprl_helpers import allocator
+from cliprl_helpers.repro import allocator
 
 # Allocate and free an 8 MB tensor (a 25x25 population's Q table) 200 times; print the minor
 # page faults that cost. With MALLOC_TRIM_THRESHOLD_ set, as Dask's nanny sets it for its

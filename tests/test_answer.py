@@ -6,14 +6,14 @@ import json
 import pandas as pd
 import pytest
 
-from cliprl_helpers import answer, stats
+from cliprl_helpers.analysis import answer, claims
 
 
 def _verdicts():
     rows = []
     for reading, (gm, lo, hi) in {"as_printed": (1.45, 1.31, 1.61),
                                   "self_consistent": (0.88, 0.77, 0.99)}.items():
-        c1 = stats.claim_reduction(lo, hi)
+        c1 = claims.claim_reduction(lo, hi)
         rows.append({"reading": reading, "geo-mean ratio": gm, "95% CI": f"[{lo}, {hi}]",
                      "claim 1": c1.status, "claim 1 label": c1.label,
                      "claim 2": "not shown", "claim 2 bound": "hi at 25x25 1.39 >= 1",

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from cliprl_helpers import artifacts, base_policies, dqn
+from cliprl_helpers.core import artifacts, base_policies, dqn
 
 
 def _tensors():

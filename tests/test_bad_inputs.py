@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import torch
 
-from cliprl_helpers import (
+from cliprl_helpers.analysis import ratios
+from cliprl_helpers.core import (
     alignment,
     artifacts,
     base_policies,
@@ -23,11 +24,12 @@ from cliprl_helpers import (
     envs,
     experiment,
     language,
+    leave_one_out,
     qnet,
     tasks,
-    threads,
     transfer,
 )
+from cliprl_helpers.repro import threads
 
 NAN, INF = float("nan"), float("inf")
 
@@ -137,10 +139,10 @@ CASES = {
     "cosine NaN": (lambda: language.cosine_matrix(torch.tensor([[NAN, 1.]])),
                    r"a \(embeddings\) must be finite"),
     # --- experiment -------------------------------------------------------------------
-    "paired_ratio without algorithm2": (lambda: experiment.paired_ratio(pd.DataFrame(
+    "paired_ratio without algorithm2": (lambda: ratios.paired_ratio(pd.DataFrame(
         {"grid_size": [4], "target_reading": ["x"], "trial": [0], "method": ["algorithm1"],
          "steps_to_converge": [1], "censored": [False]})), r"\['algorithm2'\] are not in"),
-    "paired_ratio without columns": (lambda: experiment.paired_ratio(pd.DataFrame({"a": [1]})),
+    "paired_ratio without columns": (lambda: ratios.paired_ratio(pd.DataFrame({"a": [1]})),
                                      r"needs columns \['grid_size'"),
     "run args weighting": (lambda: experiment.ExperimentConfig.of(weighting="nonsense"),
                            r"'nonsense'"),
@@ -224,10 +226,10 @@ def test_leave_one_out_checks_n_bases_before_training(tmp_path):
     family = tasks.top_row_family(4)
     for n in (0, 1, 4):
         with pytest.raises(ValueError, match=rf"n_bases must be an integer in \[2, 3\], got {n}"):
-            experiment.leave_one_out(family, 4, n_trials=1, n_bases=n, cache_dir=tmp_path,
+            leave_one_out.leave_one_out(family, 4, n_trials=1, n_bases=n, cache_dir=tmp_path,
                                      progress=False)
     with pytest.raises(ValueError, match="nonsense"):
-        experiment.leave_one_out(family, 4, n_trials=1, weighting="nonsense",
+        leave_one_out.leave_one_out(family, 4, n_trials=1, weighting="nonsense",
                                  cache_dir=tmp_path, progress=False)
     assert list(tmp_path.iterdir()) == []
 
@@ -237,12 +239,12 @@ def test_cached_base_policies_of_the_wrong_shape_are_retrained(tmp_path):
     bases = {"a": (0, 0), "b": (0, 3)}
     first = base_policies.train_base_policies(4, bases, [0], cfg, cache_dir=tmp_path,
                                               progress=False)
-    [meta] = tmp_path.glob("base-*.json")
+    [meta] = tmp_path.glob("train-base-*.json")
     name = meta.stem
     tensors, info = artifacts.load(tmp_path, name)
     tensors["W1"] = torch.zeros(2, 25, 8)  # a 5x5 grid's first layer
     artifacts.save(tmp_path, name, tensors, info)
-    with pytest.warns(UserWarning, match=r"W1 has shape \(2, 25, 8\), expected \(2, 16, 8\)"):
+    with pytest.warns(UserWarning, match=r"'W1'\] has shape \(2, 25, 8\), expected \(2, 16, 8\)"):
         again = base_policies.train_base_policies(4, bases, [0], cfg, cache_dir=tmp_path,
                                                   progress=False)
     assert again.from_cache == [False]

@@ -9,8 +9,8 @@ import dataclasses
 import pytest
 import torch
 
-from cliprl_helpers import alignment, dqn, experiment, language
-from cliprl_helpers.config import ExperimentConfig
+from cliprl_helpers.core import alignment, dqn, experiment, language
+from cliprl_helpers.core.config import ExperimentConfig
 
 
 def _pairs(n=4, lang_dim=6, pol_dim=9, seed=0):

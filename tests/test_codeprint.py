@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cliprl_helpers import codeprint
+from cliprl_helpers.repro import codeprint
 
 ROOT = Path(__file__).resolve().parents[1]
 SUPPORTED = ((3, 11), (3, 12), (3, 13))

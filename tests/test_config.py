@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from cliprl_helpers import alignment, dqn, experiment
-from cliprl_helpers.config import METHODS, ExperimentConfig
+from cliprl_helpers.core import alignment, dqn, experiment
+from cliprl_helpers.core.config import METHODS, ExperimentConfig
 
 
 def test_defaults_are_the_books_and_checked_values_are_normalised():

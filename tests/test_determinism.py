@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 import torch
 
-from cliprl_helpers import dqn, numerics, threads
-from cliprl_helpers.base_policies import agent_seed
-from cliprl_helpers.tasks import paper_tasks
+from cliprl_helpers.core import dqn, numerics
+from cliprl_helpers.core.base_policies import agent_seed
+from cliprl_helpers.core.tasks import paper_tasks
+from cliprl_helpers.repro import threads
 
 SIZE, TRIALS = 15, 10
 _GOALS = list(paper_tasks(SIZE).bases.values())

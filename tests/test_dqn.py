@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from cliprl_helpers import dqn, rng, tasks
+from cliprl_helpers.core import dqn, rng, tasks
 
 SMALL = dict(hidden=16, envs_per_agent=8, buffer_size=1024, batch_size=32,
              learning_starts=64, eps_decay_steps=1500, budget_steps=12_000, eval_every=4)
@@ -141,7 +141,7 @@ def test_mismatched_population_raises():
 
 
 def test_hand_written_gradients_match_autograd():
-    from cliprl_helpers import qnet
+    from cliprl_helpers.core import qnet
 
     P, size, H, B = 3, 4, 8, 5
     nets = qnet.Nets.pack(dqn.init_params(size, H, [0, 1, 2]))
@@ -161,7 +161,7 @@ def test_hand_written_gradients_match_autograd():
 
 
 def test_flat_layout_round_trips_and_pads_rows():
-    from cliprl_helpers import qnet
+    from cliprl_helpers.core import qnet
 
     params = dqn.init_params(5, 24, [3, 4])
     nets = qnet.Nets.pack(params)
@@ -220,7 +220,7 @@ def test_flat_adam_rows_do_not_depend_on_their_neighbours():
 
 
 def test_geo_mean_ci_brackets_the_geometric_mean():
-    from cliprl_helpers import stats
+    from cliprl_helpers.analysis import stats
 
     gm, lo, hi = stats.geo_mean_ci([0.5, 2.0, 1.0, 1.0])
     assert gm == pytest.approx(1.0)

@@ -8,8 +8,8 @@ from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
 
 import cliprl_helpers  # noqa: F401  (registers the env)
-from cliprl_helpers import envs, tasks
-from cliprl_helpers.envs import (
+from cliprl_helpers.core import envs, tasks
+from cliprl_helpers.core.envs import (
     ENV_ID,
     STEP_REWARD,
     BatchedGoalGrid,
@@ -17,7 +17,7 @@ from cliprl_helpers.envs import (
     GoalGridVectorEnv,
     transition_table,
 )
-from cliprl_helpers.tasks import DOWN, LEFT, RIGHT, UP
+from cliprl_helpers.core.tasks import DOWN, LEFT, RIGHT, UP
 
 
 def test_check_env_passes():

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from cliprl_helpers import dqn, experiment
+from cliprl_helpers.analysis import ratios
+from cliprl_helpers.core import dqn, experiment
 
 
 def test_derangement_moves_every_pair_and_is_seeded():
@@ -65,13 +66,13 @@ def test_ratios_use_the_runs_own_resolution(grid):
 
     t = grid.table
     assert set(t.resolution) == {dqn.DQNConfig().eval_every * dqn.DQNConfig().envs_per_agent}
-    assert experiment.resolution_of(t) == 128
+    assert ratios.resolution_of(t) == 128
     wide = t.assign(resolution=1024)
-    r_default = experiment.paired_ratio(t, by=["target_reading"]).ratio
-    r_wide = experiment.paired_ratio(wide, by=["target_reading"]).ratio
+    r_default = ratios.paired_ratio(t, by=["target_reading"]).ratio
+    r_wide = ratios.paired_ratio(wide, by=["target_reading"]).ratio
     assert not np.allclose(r_default, r_wide)  # the column, not a constant, is used
     with pytest.raises(ValueError, match=r"mixes runs evaluated every \[128, 1024\]"):
-        experiment.resolution_of(pd.concat([t, wide]))
+        ratios.resolution_of(pd.concat([t, wide]))
 
 
 def test_a_methods_run_depends_only_on_its_own_initialisation(grid, tmp_path):
@@ -79,7 +80,7 @@ def test_a_methods_run_depends_only_on_its_own_initialisation(grid, tmp_path):
     train beside the others, and when the population shrinks); every other method's runs
     must not move by one step: their random streams depend on the trial only and an agent
     learns as if alone."""
-    from cliprl_helpers.alignment import AlignConfig
+    from cliprl_helpers.core.alignment import AlignConfig
 
     other = experiment.run_grid(5, reading="as_printed", n_trials=2,
                                 dqn_config=dqn.DQNConfig(budget_steps=20_000),

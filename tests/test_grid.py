@@ -1,11 +1,11 @@
-"""Grid geometry: indices, the wall rule and distances, defined once in cliprl_helpers.grid."""
+"""Grid geometry: indices, the wall rule and distances, defined once in cliprl_helpers.core.grid."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cliprl_helpers import envs, grid, tasks
+from cliprl_helpers.core import envs, grid, tasks
 
 
 def test_cell_index_and_cell_of_are_inverse_row_major():

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from cliprl_helpers import mdp, tasks
-from cliprl_helpers.envs import BatchedGoalGrid
+from cliprl_helpers.core import mdp, tasks
+from cliprl_helpers.core.envs import BatchedGoalGrid
 
 
 @pytest.mark.parametrize("size,goal", [(4, (0, 3)), (6, (2, 2)), (8, (7, 0)), (10, (0, 7))])

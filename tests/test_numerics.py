@@ -4,7 +4,7 @@ One machine cannot be every CPU, but it can run the code paths of lesser ones: M
 ``MKL_ENABLE_INSTRUCTIONS``, oneDNN's ``ONEDNN_MAX_CPU_ISA``, torch's ``ATEN_CPU_CAPABILITY``
 and glibc's ``GLIBC_TUNABLES`` (which hides AVX2 and FMA from the maths library) select the
 paths an AVX2-only, an AVX-only or an SSE4 machine would take. Each process computes the
-four fingerprints of :mod:`cliprl_helpers.fingerprint` (sentence embeddings, an alignment,
+four fingerprints of :mod:`cliprl_helpers.repro.fingerprint` (sentence embeddings, an alignment,
 a small experiment with every method, the trainer's base policies) from an empty cache.
 """
 
@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from cliprl_helpers import artifacts, fingerprint, numerics, threads
+from cliprl_helpers.core import artifacts, numerics
+from cliprl_helpers.repro import fingerprint, threads
 
 ROOT = Path(__file__).resolve().parents[1]
 X86 = platform.machine().lower() in ("x86_64", "amd64")
@@ -46,7 +47,7 @@ def fingerprints(mode: str, extra: dict[str, str]) -> dict:
     """The fingerprints computed in a fresh process in numerics ``mode`` with ``extra``
     environment variables (the pins the package sets are not inherited from this process)."""
     env = numerics.child_environment(mode, HF_HUB_OFFLINE="1", **extra)
-    done = subprocess.run([sys.executable, "-m", "cliprl_helpers.fingerprint", "--json"],
+    done = subprocess.run([sys.executable, "-m", "cliprl_helpers.repro.fingerprint", "--json"],
                           env=env, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -117,7 +118,8 @@ def test_pinning_after_torch_computed_or_numpy_was_imported_is_refused_with_what
         assert "NPY_DISABLE_CPU_FEATURES=X86_V4,AVX512_ICL,AVX512_SPR" in done.stderr
     # ... which the pins in the environment prevent (as make exports them): then importing
     # torch first is fine, since nothing has computed yet
-    ok = run_python("import torch; import cliprl_helpers; from cliprl_helpers import numerics; "
+    ok = run_python("import torch; import cliprl_helpers; "
+                    "from cliprl_helpers.core import numerics; "
                     "print(numerics.mode(), numerics.aten_capability(), "
                     "numerics.numpy_dispatch())", **numerics.REFERENCE_ENV)
     assert ok.returncode == 0, ok.stderr
@@ -133,7 +135,7 @@ def test_this_process_runs_numpy_capped_at_avx2():
 
 
 def test_the_pins_as_words_for_a_process_started_by_hand():
-    done = subprocess.run([sys.executable, "-m", "cliprl_helpers.fingerprint", "--env"],
+    done = subprocess.run([sys.executable, "-m", "cliprl_helpers.repro.fingerprint", "--env"],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     words = dict(w.split("=", 1) for w in done.stdout.split())
@@ -150,7 +152,7 @@ PROBE_CELL = ("import numpy, json\n"  # numpy first, as a chapter importing pand
               "print(json.dumps([t for t in u.__cpu_dispatch__ if u.__cpu_features__[t] and "
               "t not in ('X86_V3',)]))\n"
               "import cliprl_helpers\n"
-              "from cliprl_helpers import numerics\n"
+              "from cliprl_helpers.core import numerics\n"
               "print(json.dumps(numerics.reference_problems()))")
 
 
@@ -173,7 +175,7 @@ def _worker_numerics():
     from numpy._core import _multiarray_umath as u
 
     wide = [t for t in u.__cpu_dispatch__ if u.__cpu_features__[t] and t != "X86_V3"]
-    from cliprl_helpers import numerics
+    from cliprl_helpers.core import numerics
 
     return wide, numerics.mode(), numerics.reference_problems()
 
@@ -190,7 +192,8 @@ def test_the_pins_hold_in_dask_workers():
 def test_off_x86_64_the_package_computes_natively_and_says_so_once():
     code = ("import platform; platform.machine = lambda: 'arm64'\n"
             "import cliprl_helpers, json\n"
-            "from cliprl_helpers import numerics, reference\n"
+            "from cliprl_helpers.core import numerics\n"
+            "from cliprl_helpers.repro import reference\n"
             "import io, pandas as pd\n"
             # a published reference, its floats moved in the 12th digit: within tolerance
             "name, refs = next((n, r) for n, r in reference._load().items() if any("
@@ -228,8 +231,9 @@ def test_bad_numerics_mode_and_thread_count_are_refused():
 
 
 def test_native_mode_keeps_the_machine_kernels_and_other_cache_keys():
-    code = ("import os, json, cliprl_helpers, torch; from cliprl_helpers import numerics, "
-            "artifacts; print(json.dumps([numerics.aten_capability(), numerics.cache_tag(), "
+    code = ("import os, json, cliprl_helpers, torch; from cliprl_helpers.core import "
+            "numerics, artifacts; print(json.dumps([numerics.aten_capability(), "
+            "numerics.cache_tag(), "
             "artifacts.cache_key({'a': 1}), os.environ.get('MKL_CBWR'), "
             "torch.backends.mkldnn.enabled]))")
     done = run_python(code, CLIPRL_NUMERICS="native")
@@ -245,15 +249,6 @@ def test_native_mode_keeps_the_machine_kernels_and_other_cache_keys():
     assert json.loads(other.stdout)[2] not in (key, artifacts.cache_key({"a": 1}))
 
 
-def test_provenance_says_how_numbers_are_made():
-    p = numerics.provenance()
-    assert p["numerics"] == "reference" and p["threads"] == 1
-    assert p["trainer_version"] >= 4 and p["torch"].startswith("2.13.0")
-    assert p["kernel_path"]["aten_capability"] == "DEFAULT"
-    assert p["cache_tag"] == ("reference-2" if numerics.guaranteed() else p["cache_tag"])
-    assert "X86_V4" not in p["kernel_path"]["numpy_dispatch"]
-    assert "reference numerics" in p["description"]
-
 
 def test_makefile_exports_the_same_pins():
     text = (ROOT / "Makefile").read_text()
@@ -265,7 +260,7 @@ def test_makefile_exports_the_same_pins():
 def test_trained_policies_are_shared_between_numerics_and_nothing_else_is():
     """The trainer's bits do not depend on the kernels (see above), so trained policies are
     cached under a key both modes share; embeddings, alignments and tables are not."""
-    code = ("import json, cliprl_helpers; from cliprl_helpers import numerics, artifacts; "
+    code = ("import json, cliprl_helpers; from cliprl_helpers.core import numerics, artifacts; "
             "print(json.dumps([artifacts.cache_key({'a': 1}, numerics.trainer_tag()), "
             "artifacts.cache_key({'a': 1})]))")
     native = json.loads(run_python(code, CLIPRL_NUMERICS="native").stdout)
@@ -277,7 +272,7 @@ def test_trained_policies_are_shared_between_numerics_and_nothing_else_is():
 
 def test_a_worker_in_other_numerics_refuses_a_run_and_a_run_of_other_numerics_is_redone(
         tmp_path):
-    from cliprl_helpers import runs
+    from cliprl_helpers.repro import runs
 
     nb = ROOT / "notebooks" / "05_clip_transfer.ipynb"
     run = runs.Run(chapter="05", notebook=nb, dir=tmp_path / "grid-8",

@@ -35,7 +35,7 @@ def test_environment_yml_agrees_with_pyproject_and_the_lock():
                        "--extra-index-url https://download.pytorch.org/whl/cpu"]
     assert [p for p in pip_section if not p.startswith("-")][0] == "torch==2.13.0"
     # every direct pin is the lock's version
-    from cliprl_helpers import codeprint
+    from cliprl_helpers.repro import codeprint
 
     locked = codeprint.locked_versions()
     for name, version in py_pins.items():
@@ -99,7 +99,7 @@ def test_book_build_cannot_show_stale_published_results():
         assert 'source = "published"' in first.source, name
     make = (ROOT / "Makefile").read_text()
     book = re.search(r"^book:.*?\n\n", make, re.S | re.M).group(0)
-    assert "cliprl_helpers.published status" in book
+    assert "cliprl_helpers.repro.published status" in book
     assert book.index("published status") < book.index("book-chapters")
     rule = re.search(r"^\$\(BOOK_EXECUTED\)/%.ipynb:.*$", make, re.M).group(0)
     assert "results/manifest.json" in rule and "$(PKG_STAMP)" in rule

@@ -1,4 +1,4 @@
-"""cliprl_helpers.published and codeprint: published results are validated, never shown stale,
+"""cliprl_helpers.repro.published and codeprint: published results are validated, never shown stale,
 and compared to the bit."""
 
 import json
@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from cliprl_helpers import codeprint, published
+from cliprl_helpers.repro import codeprint, published
 
 PROVENANCE = {"guaranteed": True, "numerics": ["reference"], "cpus": ["Test CPU"],
               "git_commit": "0123456789abcdef", "description": "reference numerics"}
@@ -55,9 +55,9 @@ def test_a_damaged_file_is_refused_with_the_command_that_recomputes_it(results):
 
 def test_a_result_made_by_other_code_is_stale_and_says_what_changed(results, monkeypatch):
     hashes = codeprint.module_hashes()
-    monkeypatch.setattr(codeprint, "module_hashes", lambda: {**hashes, "dqn.py": "0" * 64})
+    monkeypatch.setattr(codeprint, "module_hashes", lambda: {**hashes, "core/dqn.py": "0" * 64})
     why = published.problem("headline", results)
-    assert "stale" in why and "module dqn.py changed" in why
+    assert "stale" in why and "module core/dqn.py changed" in why
     with pytest.raises(ValueError, match="make publish"):
         published.load("headline", results)
     assert published.problem("ch07", results) == "results/ch07.csv is not published yet"
@@ -77,8 +77,8 @@ def test_docstrings_comments_and_formatting_do_not_change_a_fingerprint_code_doe
     assert codeprint.changes({"libraries": {"torch": "2.13.0"}, "modules": {"a.py": "1"}},
                              {"libraries": {"torch": "2.14.0"}, "modules": {"a.py": "2"}}) \
         == ["torch 2.13.0 -> 2.14.0", "module a.py changed"]
-    assert "stats.py" not in codeprint.module_hashes()  # analysis only
-    assert "dqn.py" in codeprint.module_hashes()
+    assert "analysis/stats.py" not in codeprint.module_hashes()  # analysis only
+    assert "core/dqn.py" in codeprint.module_hashes()
 
 
 def test_identical_rows_compare_identical_in_any_order_and_a_changed_cell_is_reported():

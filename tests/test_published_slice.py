@@ -8,7 +8,8 @@ import platform
 
 import pytest
 
-from cliprl_helpers import experiment, published
+from cliprl_helpers.core import experiment
+from cliprl_helpers.repro import published
 
 TRIALS = 10
 

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cliprl_helpers import numerics, reference
+from cliprl_helpers.core import numerics
+from cliprl_helpers.repro import reference
 
 
 @pytest.fixture

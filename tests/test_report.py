@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from cliprl_helpers import report
+from cliprl_helpers.analysis import report
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ a number: a changed alignment setting, model, init mode or trainer version misse
 import pandas as pd
 import pytest
 
-from cliprl_helpers import alignment, dqn, experiment, tasks
+from cliprl_helpers.core import alignment, dqn, leave_one_out, tasks
 
 
 class _FakeBases:
@@ -25,16 +25,16 @@ def counted(monkeypatch):
         table = pd.DataFrame({"method": ["scratch"], "steps_to_converge": [result]})
         return type("R", (), {"table": table})()
 
-    monkeypatch.setattr(experiment, "plan_grid", fake_plan_grid)
-    monkeypatch.setattr(experiment, "train_jobs", lambda jobs, **k: list(jobs))
-    monkeypatch.setattr(experiment, "finish_grid", fake_finish_grid)
-    monkeypatch.setattr(experiment, "train_base_policies", lambda *a, **k: _FakeBases())
+    monkeypatch.setattr(leave_one_out, "plan_grid", fake_plan_grid)
+    monkeypatch.setattr(leave_one_out, "train_jobs", lambda jobs, **k: list(jobs))
+    monkeypatch.setattr(leave_one_out, "finish_grid", fake_finish_grid)
+    monkeypatch.setattr(leave_one_out, "train_base_policies", lambda *a, **k: _FakeBases())
     return calls
 
 
 def _loo(tmp_path, **kwargs):
     family = tasks.top_row_family(4)
-    return experiment.leave_one_out(family, 4, targets=["top left second"], n_trials=1,
+    return leave_one_out.leave_one_out(family, 4, targets=["top left second"], n_trials=1,
                                     cache_dir=tmp_path, progress=False, **kwargs)[0]
 
 
@@ -69,6 +69,6 @@ def test_default_spelled_out_is_the_same_key(tmp_path, counted):
 
 def test_a_new_trainer_version_misses(tmp_path, counted, monkeypatch):
     _loo(tmp_path)
-    monkeypatch.setattr(dqn, "TRAINER_VERSION", dqn.TRAINER_VERSION + 1)
+    monkeypatch.setattr(leave_one_out, "TRAINER_VERSION", dqn.TRAINER_VERSION + 1)
     _loo(tmp_path)
     assert len(counted) == 2

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cliprl_helpers import robustness
-from cliprl_helpers.config import PARAMETERS
-from cliprl_helpers.sweep import notebook_defaults
+from cliprl_helpers.core.config import PARAMETERS
+from cliprl_helpers.repro import robustness
+from cliprl_helpers.repro.sweep import notebook_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from cliprl_helpers import stats
+from cliprl_helpers.analysis import claims, ratios, sentences, stats
 
 
 def test_log_t_interval_by_hand():
@@ -78,7 +78,7 @@ def test_ratio_table_pairs_by_trial_and_counts_censored():
     (float("nan"), float("nan"), "not testable", "fewer than two"),
 ])
 def test_claim_reduction_rule(lo, hi, status, words):
-    v = stats.claim_reduction(lo, hi)
+    v = claims.claim_reduction(lo, hi)
     assert v.status == status and words in v.reason
 
 
@@ -89,16 +89,16 @@ def _per_size(medians, n=10, spread=0.05, seed=0):
 
 
 def test_claim_growth_rules():
-    v, d = stats.claim_growth(_per_size({8: 0.9, 10: 0.7, 15: 0.5, 25: 0.3}))
+    v, d = claims.claim_growth(_per_size({8: 0.9, 10: 0.7, 15: 0.5, 25: 0.3}))
     assert v.status == "holds" and d["slope_hi"] < 0 and d["largest_hi"] < 1
-    v, _ = stats.claim_growth(_per_size({8: 0.5, 10: 0.7, 15: 0.9, 25: 1.3}))
+    v, _ = claims.claim_growth(_per_size({8: 0.5, 10: 0.7, 15: 0.9, 25: 1.3}))
     assert v.status == "contradicted" and "grows" in v.reason
     # falling, but Algorithm 2 still slower at the largest size: the claim is about a gain
-    v, _ = stats.claim_growth(_per_size({8: 4.0, 10: 3.0, 15: 2.5, 25: 2.0}))
+    v, _ = claims.claim_growth(_per_size({8: 4.0, 10: 3.0, 15: 2.5, 25: 2.0}))
     assert v.status == "contradicted" and "slower at the largest" in v.reason
-    v, _ = stats.claim_growth(_per_size({8: 1.0, 10: 1.0, 15: 1.0, 25: 1.0}, spread=0.5))
+    v, _ = claims.claim_growth(_per_size({8: 1.0, 10: 1.0, 15: 1.0, 25: 1.0}, spread=0.5))
     assert v.status == "not shown"
-    v, _ = stats.claim_growth(_per_size({8: 0.9, 25: 0.3}))
+    v, _ = claims.claim_growth(_per_size({8: 0.9, 25: 0.3}))
     assert v.status == "not testable" and "at least 3 grid sizes" in v.reason
 
 
@@ -130,34 +130,34 @@ def _sweep_table(medians_by_reading, n_trials=6, seed=0):
 def test_verdict_headline_and_tables_from_a_sweep_table():
     table = _sweep_table({"as_printed": {8: 0.7, 10: 0.55, 15: 0.4, 25: 0.3},
                           "self_consistent": {8: 1.3, 10: 1.3, 15: 1.4, 25: 1.5}})
-    v = stats.verdict(table, resolution=128).set_index("reading")
+    v = claims.verdict(table, resolution=128).set_index("reading")
     assert v.loc["as_printed", "claim 1"] == "holds"
     assert v.loc["as_printed", "claim 2"] == "holds"
     assert v.loc["self_consistent", "claim 1"] == "contradicted"
     assert v.loc["self_consistent", "claim 2"] == "contradicted"
-    text = stats.headline(v.reset_index(), "a test table")
+    text = sentences.headline(v.reset_index(), "a test table")
     assert "**Target as printed:** over 4 grid sizes x 6 trials" in text
     assert "is contradicted" in text and "(Computed from a test table.)" in text
-    reasons = stats.verdict_reasons(v.reset_index())
+    reasons = sentences.verdict_reasons(v.reset_index())
     assert reasons.count("* **") == 2 and "slope of log ratio" in reasons
-    shown = stats.display_ratios(stats.ratio_table(table, "algorithm2", "algorithm1",
+    shown = sentences.display_ratios(stats.ratio_table(table, "algorithm2", "algorithm1",
                                                    ["target_reading", "grid_size"], 128),
                                  ["target_reading", "grid_size"])
     assert list(shown.columns[:3]) == ["target reading", "grid size", "trials"]
     assert shown["95% CI (t on logs)"].str.match(r"\[\d+\.\d\d, \d+\.\d\d\]").all()
-    words = stats.decomposition_text(table, 128)
+    words = sentences.decomposition_text(table, 128)
     assert "Algorithm 1 / scratch goes from 0.50 to 0.50" in words
 
 
 def test_verdict_with_two_sizes_says_not_testable():
     table = _sweep_table({"as_printed": {5: 0.5, 6: 0.5}}, n_trials=2)
-    v = stats.verdict(table, resolution=128)
+    v = claims.verdict(table, resolution=128)
     assert v["claim 2"].tolist() == ["not testable"]
-    assert "cannot be tested here" in stats.headline(v, "x")
+    assert "cannot be tested here" in sentences.headline(v, "x")
 
 
 def test_report_html_is_escaped_and_structured():
-    from cliprl_helpers import report
+    from cliprl_helpers.analysis import report
 
     out = report.to_html("**Target:** a < b & `x`\n\n* one\n* **two**")
     assert out == ("<p><strong>Target:</strong> a &lt; b &amp; <code>x</code></p>\n"
@@ -180,7 +180,7 @@ def test_comparison_text_says_what_the_interval_shows():
                                  ["target_reading"], 0)
     assert raw.comparison.tolist() == ["algorithm2 / algorithm1", "scratch / algorithm1",
                                        "oracle / algorithm1"]
-    text = stats.comparison_text(raw, {"algorithm2": "Algorithm 2"}).splitlines()
+    text = sentences.comparison_text(raw, {"algorithm2": "Algorithm 2"}).splitlines()
     assert text[0].startswith("* Algorithm 2 / algorithm1 (as printed): 0.5")
     assert text[0].endswith("Algorithm 2 is faster.")
     assert text[1].endswith("scratch is slower.")
@@ -196,7 +196,6 @@ def test_holm_by_hand():
 
 
 def test_ratio_summary_uses_the_trial_as_unit():
-    from cliprl_helpers import experiment
 
     rows = []
     for t in range(4):
@@ -204,7 +203,7 @@ def test_ratio_summary_uses_the_trial_as_unit():
             for m, steps in (("algorithm1", 1000), ("algorithm2", 500 * (1 + 0.2 * t))):
                 rows.append({"setting": "s", "target": target, "trial": t, "method": m,
                              "steps_to_converge": steps, "censored": False})
-    r = experiment.ratio_summary(pd.DataFrame(rows), "algorithm2", "algorithm1")
+    r = ratios.ratio_summary(pd.DataFrame(rows), "algorithm2", "algorithm1")
     assert r.trials.tolist() == [4]  # 4 trials, not 12 (target, trial) pairs
     logs = [np.log((500 * (1 + 0.2 * t) + 128) / (1000 + 128)) for t in range(4)]
     gm, lo, hi = stats.log_t_interval(np.exp(logs))
@@ -227,12 +226,12 @@ def test_detectable_ratio_has_the_stated_power():
 
 def test_power_text_per_reading():
     table = _sweep_table({"as_printed": {8: 0.7, 10: 0.6}}, n_trials=10)
-    text = stats.power_text(table, 128)
+    text = sentences.power_text(table, 128)
     assert text.startswith("* **as printed**: with 10 trials per size")
 
 
 def test_report_table_rounds_once_and_formats_p_values():
-    from cliprl_helpers import report
+    from cliprl_helpers.analysis import report
 
     html = report.table(pd.DataFrame({"x": [0.57], "p": [0.01234], "name": ["a"]})).to_html()
     assert ">0.57<" in html and ">0.012<" in html and "0.570000" not in html
@@ -244,7 +243,7 @@ def test_detectable_ratio_with_two_trials_still_answers():
     r = stats.detectable_ratio(0.3, 2)  # one degree of freedom: only huge effects
     assert 0 < r < 0.05
     table = _sweep_table({"as_printed": {5: 0.5, 6: 0.5}}, n_trials=2)
-    assert stats.power_text(table, 128).startswith("* **as printed**: with 2 trials per size")
+    assert sentences.power_text(table, 128).startswith("* **as printed**: with 2 trials per size")
 
 
 def test_slope_log_ratio_is_the_least_squares_slope_also_in_batches():
@@ -272,23 +271,23 @@ def test_slope_log_ratio_is_the_least_squares_slope_also_in_batches():
                "(lo 0.50 <= 0.5, hi 2.00 >= 1)"),
 ])
 def test_a_claim_1_label_names_the_bound_that_decided_it(lo, hi, label):
-    assert stats.claim_reduction(lo, hi).label == label
+    assert claims.claim_reduction(lo, hi).label == label
 
 
 def test_a_claim_2_label_names_the_bounds_that_decided_it():
     per_size = _per_size({8: 0.9, 10: 0.7, 15: 0.5, 25: 0.3})
-    v, d = stats.claim_growth(per_size)
+    v, d = claims.claim_growth(per_size)
     first, last = (np.exp(np.log(per_size[n]).mean()) for n in (8, 25))
     assert v.label == f"holds: the ratio falls from {first:.2f} at 8x8 to {last:.2f} at " \
                       f"25x25 (slope hi {d['slope_hi']:+.2f} < 0, hi at 25x25 " \
                       f"{d['largest_hi']:.2f} < 1)"
     assert 0.85 < first < 0.95 and 0.25 < last < 0.35
-    v, d = stats.claim_growth(_per_size({8: 1.0, 10: 1.0, 15: 1.0, 25: 1.0}, spread=0.5))
+    v, d = claims.claim_growth(_per_size({8: 1.0, 10: 1.0, 15: 1.0, 25: 1.0}, spread=0.5))
     assert v.status == "not shown" and "slope hi" in v.bound or "hi at 25x25" in v.bound
-    v, d = stats.claim_growth(_per_size({8: 0.5, 10: 0.7, 15: 0.9, 25: 1.3}))
+    v, d = claims.claim_growth(_per_size({8: 0.5, 10: 0.7, 15: 0.9, 25: 1.3}))
     assert v.label.startswith("contradicted: the ratio rises from 0.")
     assert v.label.endswith(f" at 25x25 (slope lo {d['slope_lo']:+.2f} > 0)")
-    v, _ = stats.claim_growth(_per_size({8: 4.0, 10: 3.0, 15: 2.5, 25: 2.0}))
+    v, _ = claims.claim_growth(_per_size({8: 4.0, 10: 3.0, 15: 2.5, 25: 2.0}))
     assert ", still slower (lo at 25x25 " in v.label
-    v, _ = stats.claim_growth(_per_size({8: 0.9, 25: 0.3}))
+    v, _ = claims.claim_growth(_per_size({8: 0.9, 25: 0.3}))
     assert v.label == "not testable (2 grid sizes)"

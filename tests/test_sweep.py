@@ -20,8 +20,8 @@ import pandas as pd
 import psutil
 import pytest
 
-from cliprl_helpers import runs, sweep
-from cliprl_helpers.experiment import METHODS
+from cliprl_helpers.core.experiment import METHODS
+from cliprl_helpers.repro import runs, sweep
 
 TINY = ["--grid-sizes", "5", "--trials", "2", "--readings", "as_printed",
         "-p", "weighting", "paper", "top1"]
@@ -34,7 +34,7 @@ def _env(artifacts):
 
 
 def _sweep(out, artifacts, *args, background=False):
-    cmd = [sys.executable, "-m", "cliprl_helpers.sweep", *args, "--out", str(out)]
+    cmd = [sys.executable, "-m", "cliprl_helpers.repro.sweep", *args, "--out", str(out)]
     if background:
         return subprocess.Popen(cmd, env=_env(artifacts), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)

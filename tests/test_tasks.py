@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from cliprl_helpers import tasks
-from cliprl_helpers.tasks import (
+from cliprl_helpers.core import tasks
+from cliprl_helpers.core.tasks import (
     DOWN,
     LEFT,
     PAPER_BASE_INSTRUCTIONS,

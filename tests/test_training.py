@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from cliprl_helpers import artifacts, dqn, training
+from cliprl_helpers.core import artifacts, dqn, training
 
 CFG = dqn.DQNConfig(hidden=16, envs_per_agent=8, buffer_size=1024, batch_size=32,
                     learning_starts=64, eps_decay_steps=1500, budget_steps=12_000, eval_every=4)
@@ -28,7 +28,7 @@ def same(a: dqn.TrainResult, b: dqn.TrainResult):
 
 
 def alone(j: training.Job) -> dqn.TrainResult:
-    return dqn.train_population(j.size, j.goals, j.seeds, j.config, params=j.params,
+    return dqn.train_population(j.world, j.goals, j.seeds, j.config, params=j.params,
                                 progress=False)
 
 
@@ -65,14 +65,28 @@ def test_cache_hits_on_same_inputs_and_misses_on_any_change(tmp_path, monkeypatc
     assert a.key() != bumped
 
 
-def test_a_cached_result_that_does_not_fit_its_job_is_refused(tmp_path):
+@pytest.mark.parametrize("damage, why", [
+    (lambda t: t.update(W1=t["W1"][:1]), r"params\['W1'\] has shape \(1, 25, 16\), expected "
+                                         r"\(2, 25, 16\)"),
+    (lambda t: t.update(curve=t["curve"][:, :1]), "learning curve"),
+    (lambda t: t["b2"].fill_(float("nan")), "NaN"),
+    (lambda t: t.pop("censored"), "censored is missing"),
+])
+def test_a_cached_result_that_does_not_fit_its_job_is_retrained_with_a_warning(tmp_path, damage,
+                                                                               why):
     a = job([(0, 0), (0, 1)], [1, 2], [0, 0])
-    training.train_jobs([a], cache_dir=tmp_path, progress=False)
+    [first] = training.train_jobs([a], cache_dir=tmp_path, progress=False)
     t, meta = artifacts.load(tmp_path, a.name())
-    t["W1"] = t["W1"][:1]  # one agent's weights missing
+    damage(t)
     artifacts.save(tmp_path, a.name(), t, meta)
-    with pytest.raises(ValueError, match="does not match its job"):
-        training.train_jobs([a], cache_dir=tmp_path, progress=False)
+    with pytest.warns(UserWarning, match=why):
+        [again], cached = training.train_jobs([a], cache_dir=tmp_path, progress=False,
+                                              report_cached=True)
+    assert cached == [False]
+    assert again.steps_to_converge.tolist() == first.steps_to_converge.tolist()
+    [third], cached = training.train_jobs([a], cache_dir=tmp_path, progress=False,
+                                          report_cached=True)
+    assert cached == [True]  # the retrained result replaced the damaged file
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -85,5 +99,6 @@ def test_bad_jobs_are_refused(kwargs, match):
 
 
 def test_a_job_with_initial_weights_of_another_grid_is_refused():
-    with pytest.raises(ValueError, match=r"initial params\['W1'\] must have shape \(1, 25, 16\)"):
+    with pytest.raises(ValueError, match=r"initial params\['W1'\] has shape \(1, 16, 16\), "
+                                         r"expected \(1, 25, 16\)"):
         training.Job(5, [(0, 0)], [1], dqn.init_params(4, 16, [0]), CFG)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from cliprl_helpers import alignment, experiment, language, transfer
+from cliprl_helpers.core import alignment, experiment, language, transfer
 
 
 def test_paper_weights_exactly_as_printed():

@@ -2,7 +2,8 @@
 
 The README is not rebuilt with the book, yet it should say what the book found without a
 number typed by hand. This tool computes the same sentences as the book's first page
-(:func:`cliprl_helpers.stats.headline` of :func:`cliprl_helpers.stats.verdict`) from the
+(:func:`cliprl_helpers.analysis.sentences.headline` of
+:func:`cliprl_helpers.analysis.claims.verdict`) from the
 published headline sweep (``published``: ``results/headline.csv``) or a sweep's
 ``summary.csv`` (with ``provenance.json`` beside it: how the numbers were computed) and writes
 them between the README's two result markers; everything else in the README is left as it is.
@@ -23,11 +24,12 @@ END = "<!-- end of results -->"
 def block(source: Path) -> str:
     """The headline sentences computed from the published headline sweep (``published``) or
     a sweep's summary table."""
-    from cliprl_helpers import experiment, published, stats
+    from cliprl_helpers.analysis import claims, ratios, sentences
+    from cliprl_helpers.repro import published
 
     table, where, _ = published.chapter_table("headline", str(source), "", [])
-    verdicts = stats.verdict(table, experiment.resolution_of(table))
-    return stats.headline(verdicts, where)
+    verdicts = claims.verdict(table, ratios.resolution_of(table))
+    return sentences.headline(verdicts, where)
 
 
 def replace(text: str, new: str) -> str:

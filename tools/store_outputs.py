@@ -6,7 +6,7 @@ Usage: python tools/store_outputs.py notebooks/01_environment.ipynb [...]
 Cells marked ``# NBVAL_CHECK_OUTPUT`` keep their (text) outputs, which nbval then compares
 on every ``make test``; every other output is dropped so that figures never bloat git.
 
-The chapter runs with ``CLIPRL_RECORD_CHECKS=1``: each :func:`cliprl_helpers.reference.check`
+The chapter runs with ``CLIPRL_RECORD_CHECKS=1``: each :func:`cliprl_helpers.repro.reference.check`
 records its table as the reference for the chapter's stored parameters. A chapter with
 ``make test`` parameters (``"cliprl": {"test_parameters": ...}`` in its metadata) is then run
 once more at those (a papermill copy, not kept), so ``make test`` has a reference too.
@@ -63,7 +63,7 @@ def store(path: Path) -> None:
 if __name__ == "__main__":
     os.environ["CLIPRL_RECORD_CHECKS"] = "1"  # the kernels inherit it
     import cliprl_helpers  # noqa: F401  (pins reference numerics for the kernels too)
-    from cliprl_helpers import numerics
+    from cliprl_helpers.core import numerics
 
     if not numerics.guaranteed():
         sys.exit(f"store_outputs: references are recorded in reference numerics on x86-64; "

@@ -2,8 +2,8 @@
 API page says which chapters call it (as d2l marks where its saved functions come from).
 
 The chapters' code cells are scanned for ``module.name`` with ``module`` one of the package's
-modules (``from cliprl_helpers import experiment`` then ``experiment.run_grid``) and for
-``from cliprl_helpers.module import name``; each name is resolved to the object it is, so a
+modules (``from cliprl_helpers.core import experiment`` then ``experiment.run_grid``) and for
+``from cliprl_helpers.layer.module import name``; each name is resolved to the object it is, so a
 re-export (``tasks.distances`` is :func:`cliprl_helpers.grid.distances`) counts for the
 object's home.
 """
@@ -22,14 +22,16 @@ def chapter_uses(notebooks: Path) -> dict[str, list[str]]:
     chapter names."""
     import cliprl_helpers
 
-    modules = {m.name: importlib.import_module(f"cliprl_helpers.{m.name}")
-               for m in pkgutil.iter_modules(cliprl_helpers.__path__)}
+    modules = {m.name.rsplit(".", 1)[-1]: importlib.import_module(m.name)
+               for m in pkgutil.walk_packages(cliprl_helpers.__path__, "cliprl_helpers.")
+               if not m.ispkg}
     uses: dict[str, list[str]] = {}
     for nb in sorted(notebooks.glob("[0-9][0-9]_*.ipynb")):
         cells = json.loads(nb.read_text())["cells"]
         code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
         names = set(re.findall(r"\b(\w+)\.(\w+)\b", code))
-        for block in re.findall(r"from cliprl_helpers\.(\w+) import \(?([\w\s,]+)\)?", code):
+        for block in re.findall(r"from cliprl_helpers\.\w+\.(\w+) import \(?([\w\s,]+)\)?",
+                                code):
             names |= {(block[0], n.strip()) for n in block[1].split(",") if n.strip()}
         for mod, name in names:
             obj = getattr(modules.get(mod), name, None)
