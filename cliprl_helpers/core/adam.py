@@ -1,4 +1,4 @@
-"""The trainer's Adam: the same bits on every CPU, at the speed of a fused kernel (chapter 2).
+"""The trainer's Adam: the same bits on every CPU, at the speed of a fused kernel.
 
 :class:`FlatAdam` updates one flat ``(P, width)`` float32 buffer (rows = agents) with Adam's
 default betas and eps. Each element's update is a fixed sequence of single IEEE float32

@@ -1,4 +1,4 @@
-"""CLIP-style alignment of instructions and policies: Algorithm 2, step 2 (chapter 4).
+"""CLIP-style alignment of instructions and policies: Algorithm 2, step 2.
 
 Two trainable linear projections map both modalities into one ``k``-dimensional space:
 
@@ -127,7 +127,7 @@ class Alignment(torch.nn.Module):
 def init_alignment(lang_emb: torch.Tensor, policies: torch.Tensor,
                    config: AlignConfig | None = None, seed: int = 0) -> Alignment:
     """An untrained :class:`Alignment` for these pairs (standardisation fitted, projections
-    random): the "before" of chapter 4. Checks the inputs like :func:`train_alignment`."""
+    random): the "before" of an alignment. Checks the inputs like :func:`train_alignment`."""
     cfg = config or AlignConfig()
     if not isinstance(cfg, AlignConfig):
         raise ValueError(f"config must be an AlignConfig, got {type(cfg).__name__}")

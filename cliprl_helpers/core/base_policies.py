@@ -96,7 +96,7 @@ def train_base_policies(world: World | int, bases: dict[str, tuple[int, int]], t
     """Train (or load) the base policies of every trial.
 
     Args:
-        world: the :class:`~cliprl_helpers.core.mdp.World` (chapter 7's room), or a grid
+        world: the :class:`~cliprl_helpers.core.mdp.World` (e.g. a Minigrid room), or a grid
             side ``n`` for the ``n x n`` GoalGrid.
         bases: ``{instruction: goal}`` of the base tasks.
         trial_seeds: one seed per trial; agents' streams and (shared) initial weights

@@ -38,7 +38,7 @@ POLICY_REPRS = ("weights", "qvalues")
 #: What step 3 of Algorithm 2 compares the projected target instruction with: the projected
 #: base *instructions* (as printed) or the projected base *policies* (what the loss aligns).
 STEP3 = ("instruction", "policy")
-#: Flat names of nested settings, as chapter 5's parameters and the sweep's ``-p`` use them
+#: Flat names of nested settings, as notebook parameters name them
 #: (:meth:`ExperimentConfig.from_parameters`): alignment settings ...
 ALIGN_PARAMETERS = {"align_dim": "dim", "align_delta": "delta", "align_epochs": "epochs",
                     "align_bias": "bias", "align_similarity": "similarity"}
@@ -136,7 +136,7 @@ class ExperimentConfig:
 
     @classmethod
     def from_parameters(cls, lr_factor: float = 1.0, **parameters) -> ExperimentConfig:
-        """A config from flat parameter names, as chapter 5 and the sweep's ``-p`` name them:
+        """A config from flat parameter names, as notebook parameters name them:
         the fields of this class, plus ``align_<field>`` for the alignment
         (:data:`ALIGN_PARAMETERS`), ``eps_start`` and ``threshold`` for fine-tuning, and
         ``lr_factor`` to scale the fine-tuning learning rate. An ``eps_start`` below the

@@ -1,4 +1,4 @@
-"""DQN for a whole population of independent agents in one set of batched tensors (chapter 2).
+"""DQN for a whole population of independent agents in one set of batched tensors.
 
 Every agent has its own goal, seed, initial weights, environments, replay buffer, target
 network and random streams; what they share is only the *shape* of the computation. All
@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 from . import checks
 from .adam import FlatAdam  # noqa: F401  (re-exported: tests and the bench use dqn.FlatAdam)
 from .mdp import N_ACTIONS, BatchedTables, World, as_world
-from .qnet import (  # noqa: F401  (re-exported: chapters use dqn.init_params, ...)
+from .qnet import (  # noqa: F401  (re-exported: dqn.init_params, ...)
     PARAM_NAMES,
     Nets,
     greedy_actions,
@@ -202,7 +202,7 @@ class _Population:
         self.task = torch.tensor([distinct.index(g) for g in goals], dtype=torch.int64)
         self.env = BatchedTables(tables, self.task.repeat_interleave(E),
                                  cfg.max_episode_steps or world.max_steps)
-        # GoalGrid's reward is one constant (kept as a scalar: the chapters' numbers to the
+        # GoalGrid's reward is one constant (kept as a scalar: the published numbers to the
         # bit); other worlds look theirs up per sampled transition
         rewards = np.stack([t.reward for t in tables])
         self.step_reward = float(rewards.flat[0]) if (rewards == rewards.flat[0]).all() else None

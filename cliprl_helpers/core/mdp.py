@@ -13,8 +13,8 @@ From the table alone come the exact convergence metric's optimal actions
 (:meth:`TaskTable.optimal`, shortest paths to a successful step) and the batched twin the
 trainer drives (:class:`BatchedTables`).
 
-A *world* says how goals become tables: :class:`GridWorld` is chapter 1's goal grid (a goal
-is a cell), :class:`cliprl_helpers.core.minigrid_world.Room` is chapter 7's Minigrid room (a goal
+A *world* says how goals become tables: :class:`GridWorld` is the paper's goal grid (a goal
+is a cell), :class:`cliprl_helpers.core.minigrid_world.Room` is a Minigrid room (a goal
 is the cell of the object to go to). Everywhere the package takes a grid size it also takes
 a world (:func:`as_world`); an integer ``n`` means ``GridWorld(n)``.
 """
@@ -151,7 +151,7 @@ class GridWorld(World):
         return _grid_table(self.size, self.check_goal(goal))
 
     def key(self):
-        return self.size  # the cache keys of chapters 1-6, unchanged
+        return self.size  # the cache keys of grid worlds, unchanged
 
 
 @lru_cache(maxsize=256)

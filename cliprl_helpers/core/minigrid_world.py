@@ -1,4 +1,4 @@
-"""The paper's Figure 1 on Minigrid's own environment (chapter 7).
+"""The paper's Figure 1 on Minigrid's own environment.
 
 Nine Minigrid objects (a ``Key``, a ``Ball`` and a ``Box`` in each of Minigrid's colours
 red, green and blue) stand in one walled Minigrid room; the task "go to the {colour} {type}"
@@ -15,8 +15,8 @@ Two layouts place the objects:
 ``cliprl/GoToObjectRoom-v0``, rendered by Minigrid). The trainer sees the room as a
 :class:`Room` world (:mod:`cliprl_helpers.core.mdp`): the fully observed symbolic state
 (position and direction) and, for each task, a table **extracted from Minigrid's own step**
-for every (cell, direction, action) (:func:`extract_table`). The package imports this
-module (and with it Minigrid and pygame) only where a room is used.
+for every (cell, direction, action) (:func:`extract_table`). :func:`register` registers
+the environment with gymnasium (importing the package does).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ different result, so without a pin the book's numbers would change with the read
   cover older CPUs too, but it made training 35% slower: numpy's AVX2 loops are on the
   trainer's path; measured in ``book/how_to_run.md``.) Reductions (``sum``, ``mean``, ``std``)
   and elementwise arithmetic give the same bits at every dispatch level; the statistics do not
-  rely on the pin either (:mod:`cliprl_helpers.analysis.libm`), but any other numpy code a chapter
+  rely on the pin either (:mod:`cliprl_helpers.analysis.libm`), but any other numpy code a notebook
   runs
   does.
 

@@ -1,4 +1,4 @@
-"""Instructions, the goals they name, and the exact geometry of a goal (chapter 1).
+"""Instructions, the goals they name, and the exact geometry of a goal .
 
 The paper's grid-world tasks are top-row goals named by short instructions:
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grid import (  # noqa: F401  (re-exported: the chapters use tasks.ACTION_NAMES, ...)
+from .grid import (  # noqa: F401  (re-exported: tasks.ACTION_NAMES, ...)
     ACTION_DELTAS,
     ACTION_NAMES,
     DOWN,

@@ -8,7 +8,7 @@ hyperparameters), never on the population it trains in (:mod:`cliprl_helpers.cor
   load instead of training, any change (even one bit of one initial weight) trains anew;
 * populations that share a grid size and hyperparameters can be **merged** into one and
   split afterwards, giving each exactly what it would have got alone, for the price of one
-  batched run. The sweep uses it to train everything a grid size needs (every reading,
+  batched run. A batch of runs uses it to train everything a grid size needs (every reading,
   trial and method) in one go; a notebook that later asks for its own part finds it cached.
 
 This is the package's one cache of trained populations: the base policies of every trial
