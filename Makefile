@@ -139,7 +139,7 @@ $(BOOK_EXECUTED)/%.ipynb: notebooks/%.ipynb $(PKG_STAMP) results/manifest.json
 book-chapters: $(BOOK_RUNS)
 
 book: $(STAMP) $(PKG_STAMP)
-	$(PY) -m cliprl_helpers.repro.published status
+	$(PY) -m cliprl_helpers.repro.reproduce status
 	$(MAKE) --no-print-directory -j2 book-chapters
 	$(PY) tools/notebook_test.py stage $(BOOK_EXECUTED)
 	$(VENV)/bin/jupyter-book build _build/staged --path-output . -W -n --keep-going
@@ -152,13 +152,13 @@ book: $(STAMP) $(PKG_STAMP)
 # make publish writes what it computed. SCHEDULER=tcp://host:8786 runs them on a real cluster.
 RESULT_ENGINE = --jobs 2 $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 reproduce: $(STAMP)
-	$(PY) -m cliprl_helpers.repro.published reproduce $(RESULT_ENGINE)
+	$(PY) -m cliprl_helpers.repro.reproduce reproduce $(RESULT_ENGINE)
 
 publish: $(STAMP)
-	$(PY) -m cliprl_helpers.repro.published publish $(RESULT_ENGINE)
+	$(PY) -m cliprl_helpers.repro.reproduce publish $(RESULT_ENGINE)
 
 results-status: $(STAMP)
-	$(PY) -m cliprl_helpers.repro.published status
+	$(PY) -m cliprl_helpers.repro.reproduce status
 
 bookbuild: $(STAMP) $(PKG_STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
@@ -201,7 +201,7 @@ unit: $(STAMP)
 unit-sweep: $(STAMP)
 	$(PY) -m pytest tests/test_sweep.py tests/test_published_slice.py -p no:cacheprovider
 
-unit-fast: $(STAMP)
+unit-fast: $(STAMP) lint
 	$(PY) -m pytest tests --ignore=tests/test_browser.py --ignore=tests/test_sweep.py \
 	  --ignore=tests/test_published_slice.py \
 	  -p no:cacheprovider
@@ -239,8 +239,13 @@ store: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
 
+# The package's three layers (import-linter contracts in pyproject.toml: core <- analysis <-
+# repro, no import cycles) and ruff on everything, the chapters' code cells included (88
+# columns: notebooks/ruff.toml).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check cliprl_helpers tests benchmarks tools
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/ruff check cliprl_helpers tests benchmarks tools book/_ext conftest.py notebooks
+	$(VENV)/bin/ruff format --check --quiet notebooks
 
 clean:
 	rm -rf _build

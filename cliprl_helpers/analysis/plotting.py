@@ -296,8 +296,8 @@ def spec_curve_figure(curve, labels: Mapping[str, str]):
     bottom: which choice each specification changes, and to what.
 
     Args:
-        curve: :func:`cliprl_helpers.repro.robustness.spec_curve`'s frame.
-        labels: choice parameter -> readable name (:data:`cliprl_helpers.repro.robustness.LABELS`).
+        curve: :func:`cliprl_helpers.analysis.spec_curve.spec_curve`'s frame.
+        labels: choice parameter -> readable name (:data:`cliprl_helpers.analysis.spec_curve.LABELS`).
     """
 
     readings = list(dict.fromkeys(curve.reading))

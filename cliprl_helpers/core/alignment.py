@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import checks
+from .language import cosine_matrix
 
 #: How the loss compares a projected instruction with a projected policy.
 SIMILARITIES = ("dot", "cosine")
@@ -122,6 +123,24 @@ class Alignment(torch.nn.Module):
             lang = torch.nn.functional.normalize(lang, dim=-1)
             pol = torch.nn.functional.normalize(pol, dim=-1)
         return lang @ pol.T
+
+    def step3_cosines(self, lang_emb: torch.Tensor,
+                      policies: torch.Tensor | None = None) -> torch.Tensor:
+        """Algorithm 2, step 3: the cosine of the projected target instruction with each
+        base, ``(N,)``.
+
+        Args:
+            lang_emb: ``(N + 1, lang_dim)`` sentence embeddings, the ``N`` bases then the
+                target (projected together, as one batch).
+            policies: ``None`` compares with the projected base *instructions*, as the
+                paper prints it; the flat base policies ``(N, D)`` compare with the projected
+                policies instead.
+        """
+        n = lang_emb.shape[0] - 1
+        with torch.no_grad():
+            proj = self.project_language(lang_emb)
+            keys = proj[:n] if policies is None else self.project_policy(policies)
+        return cosine_matrix(proj[n:], keys)[0]
 
 
 def init_alignment(lang_emb: torch.Tensor, policies: torch.Tensor,

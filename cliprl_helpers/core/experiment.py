@@ -205,13 +205,12 @@ def plan_grid(size: int, config: ExperimentConfig | None = None, *,
             model_t, loss_t = _alignment(base_emb, rep[torch.as_tensor(order)], acfg, s,
                                          cache_dir)
             with torch.no_grad():
-                proj = model_t.project_language(emb)
                 own_accuracy[m][t] = retrieval_accuracy(
                     model_t.similarity(base_emb, rep[torch.as_tensor(order)]))
-                # step 3: the projected target instruction against the projected base
-                # instructions (as printed) or the projected base policies (own order)
-                keys = proj[:N] if cfg.step3 == "instruction" else model_t.project_policy(rep)
-            sims[m][t] = cosine_matrix(proj[N:], keys)[0].numpy()
+            # step 3: the projected target instruction against the projected base
+            # instructions (as printed) or the projected base policies (own order)
+            sims[m][t] = model_t.step3_cosines(
+                emb, None if cfg.step3 == "instruction" else rep).numpy()
             if m == "algorithm2":
                 aligns.append(model_t)
                 losses.append(loss_t)

@@ -4,6 +4,7 @@ the numerics mode and kernel path, threads)."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -50,3 +51,40 @@ def provenance() -> dict:
             "kernel_path": numerics.kernel_path(), "threads": torch.get_num_threads(),
             "description": numerics.describe()}
 
+
+def provenance_file(summary_csv: str | Path) -> Path:
+    """The provenance file beside a summary: ``summary.csv`` -> ``provenance.json``,
+    ``summary-ch07.csv`` -> ``provenance-ch07.json``."""
+    summary_csv = Path(summary_csv)
+    return summary_csv.with_name(summary_csv.name.replace("summary", "provenance")
+                                 .replace(".csv", ".json"))
+
+
+def _short_commit(commit) -> str:
+    if not commit:
+        return "unknown"
+    commit = str(commit)
+    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
+
+
+def describe_provenance(path: str | Path) -> str:
+    """How a summary's numbers were computed, from its provenance file, as a phrase to follow
+    "How they were computed:" (``"not recorded (... missing)"`` without the file)."""
+    try:
+        info = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return f"not recorded ({Path(path).name} missing)"
+    mode = "/".join(info.get("numerics", [])) or "unrecorded"
+    sure = ("the same bits on every x86-64-v3 CPU" if info.get("guaranteed") else
+            "numbers may differ on other machines")
+    return (f"{mode} numerics ({sure}) on {', '.join(info.get('cpus', []))}, "
+            f"package {info.get('package_version')}, trainer version "
+            f"{info.get('trainer_version')}, commit {_short_commit(info.get('git_commit'))}, "
+            f"torch {info.get('torch')}")
+
+
+def describe_source(table, source: Path) -> str:
+    """``folder/file: grid sizes [...], T trials, R runs, C censored`` for a results table."""
+    sizes = sorted(int(n) for n in table.grid_size.unique())
+    return (f"{source.parent.name}/{source.name}: grid sizes {sizes}, {table.trial.nunique()} "
+            f"trials, {len(table)} runs, {int(table.censored.sum())} censored")

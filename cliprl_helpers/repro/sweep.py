@@ -31,10 +31,8 @@ this command, with a column ``param_<name>`` per ``-p`` parameter.
 from __future__ import annotations
 
 import argparse
-import ast
 import itertools
 import json
-import logging
 import os
 import re
 import signal
@@ -56,15 +54,10 @@ from ..core.experiment import METHODS
 from ..core.minigrid_world import LAYOUTS, layout
 from ..core.tasks import READINGS
 from . import runs
+from .provenance import provenance_file
+from .registry import CHAPTERS, PAPER_SIZES, SIZE_RANGE, notebook_defaults
 from .runs import Run
 
-DEFAULT_SIZES = (8, 10, 15, 25)
-#: Chapters the sweep can run: name -> notebook.
-CHAPTERS = {"05": "notebooks/05_clip_transfer.ipynb",
-            "07": "notebooks/07_minigrid.ipynb",
-            "08": "notebooks/08_when_alignment_helps.ipynb"}
-#: Allowed grid sizes per chapter (inclusive).
-SIZE_RANGE = {"05": (4, 10_000), "07": (9, 10_000), "08": (4, 24)}
 #: Notebook parameters the sweep sets itself (they have their own options).
 RESERVED = {"grid_size", "readings", "n_trials", "seed", "results_csv", "source"}
 LOCK = ".sweep.lock"
@@ -87,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m cliprl_helpers.repro.sweep",
         description="Run the CLIP-RL experiment notebooks with papermill over grid sizes and "
                     "parameter specifications on a Dask cluster, then gather <out>/summary.csv.")
-    p.add_argument("--grid-sizes", nargs="+", type=int, default=list(DEFAULT_SIZES),
+    p.add_argument("--grid-sizes", nargs="+", type=int, default=list(PAPER_SIZES),
                    metavar="N", help="grid sizes to run (integers >= 4; default: 8 10 15 25)")
     p.add_argument("--trials", type=int, default=10,
                    help="independent trials per grid size and reading (default: 10)")
@@ -116,19 +109,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="store the executed notebooks without their figures (faster; the "
                         "results are the same; the robustness study uses it)")
     return p
-
-
-def notebook_defaults(path: Path) -> dict:
-    """The parameters cell of a notebook as ``{name: default value}``."""
-    import papermill  # lazy: papermill takes seconds to import; only running a chapter needs it
-
-    out = {}
-    for name, info in papermill.inspect_notebook(str(path)).items():
-        try:
-            out[name] = ast.literal_eval(info["default"])
-        except (ValueError, SyntaxError):
-            out[name] = info["default"]
-    return out
 
 
 def _read_value(text: str):
@@ -285,63 +265,10 @@ def gather(todo: list[Run], out: Path) -> list[Path]:
         name = "summary.csv" if ch == "05" else f"summary-ch{ch}.csv"
         written.append(write_csv(pd.concat(tables, ignore_index=True), out / name))
         prov = provenance_file(out / name)
-        atomic_write(prov, json.dumps(provenance(mine, name), indent=1,
+        atomic_write(prov, json.dumps(sweep_provenance(mine, name), indent=1,
                                       sort_keys=True).encode())
         written.append(prov)
     return written
-
-
-def provenance_file(summary_csv: str | Path) -> Path:
-    """The provenance file beside a summary: ``summary.csv`` -> ``provenance.json``,
-    ``summary-ch07.csv`` -> ``provenance-ch07.json``."""
-    summary_csv = Path(summary_csv)
-    return summary_csv.with_name(summary_csv.name.replace("summary", "provenance")
-                                 .replace(".csv", ".json"))
-
-
-def provenance(finished: list[Run], summary: str) -> dict:
-    """How the numbers of a summary were computed, from what its runs recorded: the numerics
-    mode and path(s), the machines, and the versions and commit of the code
-    (:func:`cliprl_helpers.repro.provenance.provenance` of each run's worker, deduplicated)."""
-    made = [runs.run_numerics(r) for r in finished]
-    first = next((m for m in made if m), {})
-    keys = ("package_version", "trainer_version", "git_commit", "torch", "mkl", "onednn",
-            "python")
-    return {
-        "summary": summary, "runs": len(finished),
-        "numerics": sorted({m.get("numerics", "unrecorded") for m in made}),
-        "cache_tags": sorted({m.get("cache_tag", "unrecorded") for m in made}),
-        "guaranteed": all(m.get("guaranteed", False) for m in made),
-        "cpus": sorted({(m.get("kernel_path") or {}).get("cpu", {}).get("model", "?")
-                        for m in made}),
-        "threads": sorted({m.get("threads") for m in made if m.get("threads") is not None}),
-        **{k: sorted({str(m.get(k)) for m in made}) if len({str(m.get(k)) for m in made}) > 1
-           else first.get(k) for k in keys},
-        "description": first.get("description", ""),
-    }
-
-
-def _short_commit(commit) -> str:
-    if not commit:
-        return "unknown"
-    commit = str(commit)
-    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
-
-
-def describe_provenance(path: str | Path) -> str:
-    """How a summary's numbers were computed, from its provenance file, as a phrase to follow
-    "How they were computed:" (``"not recorded (... missing)"`` without the file)."""
-    try:
-        info = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return f"not recorded ({Path(path).name} missing)"
-    mode = "/".join(info.get("numerics", [])) or "unrecorded"
-    sure = ("the same bits on every x86-64-v3 CPU" if info.get("guaranteed") else
-            "numbers may differ on other machines")
-    return (f"{mode} numerics ({sure}) on {', '.join(info.get('cpus', []))}, "
-            f"package {info.get('package_version')}, trainer version "
-            f"{info.get('trainer_version')}, commit {_short_commit(info.get('git_commit'))}, "
-            f"torch {info.get('torch')}")
 
 
 def small_run(out: str | Path, args, module: str = "cliprl_helpers.repro.sweep"):
@@ -358,60 +285,6 @@ def small_run(out: str | Path, args, module: str = "cliprl_helpers.repro.sweep")
                            f"{done.stderr[-3000:]}")
     source = Path(out) / "summary.csv"
     return pd.read_csv(source), source
-
-
-def describe_source(table, source: Path) -> str:
-    """``folder/file: grid sizes [...], T trials, R runs, C censored`` for a results table."""
-    sizes = sorted(int(n) for n in table.grid_size.unique())
-    return (f"{source.parent.name}/{source.name}: grid sizes {sizes}, {table.trial.nunique()} "
-            f"trials, {len(table)} runs, {int(table.censored.sum())} censored")
-
-
-def _start_engine(args):
-    """A Dask client: on ``--scheduler``, or on a new LocalCluster (returned too)."""
-    from distributed import (  # lazy: Dask takes seconds to import; only a sweep that runs needs it
-        Client,
-        LocalCluster,
-    )
-
-    if args.scheduler:
-        try:
-            return Client(args.scheduler, timeout="20s"), None
-        except OSError as e:
-            raise SweepError(f"cannot reach the Dask scheduler at {args.scheduler}: {e}") \
-                from None
-    cluster = LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None,
-                           silence_logs=logging.ERROR)
-    return Client(cluster), cluster
-
-
-def _stop_everything(client, cluster, futures, children) -> None:
-    """Cancel the tasks, close the cluster and make sure no process of ours survives."""
-    import psutil  # lazy: only stopping a cluster needs it
-
-    try:
-        client.cancel(futures, force=True)
-    except Exception:  # noqa: BLE001 - the cluster may already be going away
-        pass
-    for closer in (client, cluster):
-        if closer is not None:
-            try:
-                closer.close(timeout=3)
-            except Exception:  # noqa: BLE001
-                pass
-    procs = [*children, *psutil.Process().children(recursive=True)]
-    for p in procs:
-        try:
-            p.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(procs, timeout=2)
-    for p in alive:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -450,10 +323,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args, root: Path, out: Path, todo: list[Run]) -> int:
-    import psutil  # lazy: only stopping a cluster needs it
-    from distributed import (
-        as_completed,  # lazy: Dask takes seconds to import; only a sweep that runs needs it
-    )
+    # lazy: Dask takes seconds to import; only a sweep that has runs to execute needs it
+    from . import cluster as engine_of
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", runs.RunDamaged)
@@ -474,13 +345,16 @@ def _run(args, root: Path, out: Path, todo: list[Run]) -> int:
         for s in previous:
             signal.signal(s, on_signal)
         if pending:
-            client, cluster = _start_engine(args)
+            try:
+                client, cluster = engine_of.start(args.scheduler, args.jobs)
+            except engine_of.ClusterError as e:
+                raise SweepError(str(e)) from None
             futures = [client.submit(runs.execute, r, root, pure=False,
                                      key=f"run-{i}-{spec_name(r.spec) or 'defaults'}-"
                                          f"ch{r.chapter}-grid-{r.params['grid_size']}")
                        for i, r in enumerate(pending)]
             with tqdm(total=len(futures), desc="sweep", unit="run") as bar:
-                for fut in as_completed(futures):
+                for fut in engine_of.as_completed(futures):
                     try:
                         res = fut.result()
                         bar.write(f"  done {res['label']} in {res['seconds']:6.1f} s"
@@ -490,10 +364,10 @@ def _run(args, root: Path, out: Path, todo: list[Run]) -> int:
                         bar.write(f"  FAILED: {e}")
                     bar.update(1)
     except _Stop as stop:
-        children = psutil.Process().children(recursive=True)
+        children = engine_of.children()
         print(f"\nsweep: stopped by {stop}; stopping the workers ...", file=sys.stderr,
               flush=True)
-        _stop_everything(client, cluster, futures, children)
+        engine_of.stop(client, cluster, futures, children)
         done = sum(runs.is_finished(r, warn=False) for r in todo)
         written = gather(todo, out)
         print(f"sweep: {done} of {len(todo)} runs are finished"
@@ -516,6 +390,29 @@ def _run(args, root: Path, out: Path, todo: list[Run]) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+
+def sweep_provenance(finished: list[Run], summary: str) -> dict:
+    """How the numbers of a summary were computed, from what its runs recorded: the numerics
+    mode and path(s), the machines, and the versions and commit of the code
+    (:func:`cliprl_helpers.repro.provenance.provenance` of each run's worker, deduplicated)."""
+    made = [runs.run_numerics(r) for r in finished]
+    first = next((m for m in made if m), {})
+    keys = ("package_version", "trainer_version", "git_commit", "torch", "mkl", "onednn",
+            "python")
+    return {
+        "summary": summary, "runs": len(finished),
+        "numerics": sorted({m.get("numerics", "unrecorded") for m in made}),
+        "cache_tags": sorted({m.get("cache_tag", "unrecorded") for m in made}),
+        "guaranteed": all(m.get("guaranteed", False) for m in made),
+        "cpus": sorted({(m.get("kernel_path") or {}).get("cpu", {}).get("model", "?")
+                        for m in made}),
+        "threads": sorted({m.get("threads") for m in made if m.get("threads") is not None}),
+        **{k: sorted({str(m.get(k)) for m in made}) if len({str(m.get(k)) for m in made}) > 1
+           else first.get(k) for k in keys},
+        "description": first.get("description", ""),
+    }
 
 
 if __name__ == "__main__":

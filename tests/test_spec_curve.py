@@ -9,29 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cliprl_helpers.analysis import spec_curve
 from cliprl_helpers.core.config import PARAMETERS
-from cliprl_helpers.repro import robustness
-from cliprl_helpers.repro.sweep import notebook_defaults
+from cliprl_helpers.repro.registry import notebook_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_defaults_are_chapter_5s_parameters_and_every_choice_is_a_parameter():
     ch5 = notebook_defaults(ROOT / "notebooks" / "05_clip_transfer.ipynb")
-    assert robustness.defaults() == {k: ch5[k] for k in robustness.CHOICES}
-    assert set(robustness.CHOICES) <= set(PARAMETERS)
-    for name, values in robustness.CHOICES.items():
-        assert robustness.defaults()[name] not in values, f"{name}: the default is a spec"
-
-
-def test_sweep_args_ask_for_one_at_a_time_with_every_alternative():
-    args = robustness.sweep_args("out", 3, [8, 10], jobs=2, choices=["align_bias", "weighting"])
-    assert args[:9] == ["--out", "out", "--trials", "3", "--grid-sizes", "8", "10",
-                        "--one-at-a-time", "--no-figures"]
-    assert args[9:] == ["--jobs", "2", "-p", "align_bias", "false", "-p", "weighting",
-                        "softmax", "positive", "top1"]
-    with pytest.raises(ValueError, match=r"unknown choice\(s\) \['epsilon'\]"):
-        robustness.sweep_args("out", 3, choices=["epsilon"])
+    assert spec_curve.defaults() == {k: ch5[k] for k in spec_curve.CHOICES}
+    assert set(spec_curve.CHOICES) <= set(PARAMETERS)
+    for name, values in spec_curve.CHOICES.items():
+        assert spec_curve.defaults()[name] not in values, f"{name}: the default is a spec"
 
 
 def _summary(ratios: dict, sizes=(8, 10, 15), trials=6, seed=0, alg1=None) -> pd.DataFrame:
@@ -58,16 +48,16 @@ def _summary(ratios: dict, sizes=(8, 10, 15), trials=6, seed=0, alg1=None) -> pd
 
 def test_labels_name_the_one_changed_choice_and_refuse_two():
     t = _summary({"paper": 1.0, "top1": 0.4}, sizes=(8,), trials=2)
-    labelled = robustness.label_specs(t)
+    labelled = spec_curve.label_specs(t)
     assert set(labelled.spec) == {"book's defaults", "weighting = top1"}
     t.loc[t.param_weighting == "top1", "param_align_bias"] = False
     with pytest.raises(ValueError, match="varies 2 choices at once"):
-        robustness.label_specs(t)
+        spec_curve.label_specs(t)
 
 
 def test_the_curve_applies_chapter_6s_claim_tests_to_each_specification():
     t = _summary({"paper": 1.0, "top1": 0.4, "softmax": lambda n: 8.0 / n})
-    curve = robustness.spec_curve(t, resolution=128)
+    curve = spec_curve.spec_curve(t, resolution=128)
     by = curve.set_index("spec")
     assert list(curve.spec) == ["weighting = top1", "weighting = softmax", "book's defaults"]
     assert by.loc["weighting = top1", "claim 1"] == "holds"
@@ -75,19 +65,19 @@ def test_the_curve_applies_chapter_6s_claim_tests_to_each_specification():
     assert by.loc["book's defaults", "geo-mean ratio"] == pytest.approx(1.0, abs=0.05)
     assert by.loc["weighting = softmax", "claim 2"] == "holds"  # falls with size
     assert by.loc["weighting = top1", "claim 2"] != "holds"     # flat
-    counts = robustness.claim_counts(curve).set_index("claim")
+    counts = spec_curve.claim_counts(curve).set_index("claim")
     assert counts.loc["claim 1", "holds"] == 1 and counts.loc["claim 1", "specifications"] == 3
-    text = robustness.findings_text(curve)
+    text = spec_curve.findings_text(curve)
     assert "Best: weighting = top1" in text and "worst: book's defaults" in text
     assert "Claim 1 (about 50% fewer steps) holds under 1: weighting = top1" in text
 
 
 def test_the_design_table_lists_every_alternative():
-    design = robustness.choices_table()
-    assert len(design) == len(robustness.CHOICES)
+    design = spec_curve.choices_table()
+    assert len(design) == len(spec_curve.CHOICES)
     row = design.set_index("parameter").loc["align_bias"]
     assert (row["book's default"], row["alternatives"]) == ("yes", "no")
-    json.dumps(robustness.CHOICES)  # plain values: they travel on the sweep's command line
+    json.dumps(spec_curve.CHOICES)  # plain values: they travel on the sweep's command line
 
 
 def test_findings_say_which_method_carried_each_change_of_the_ratio():
@@ -95,30 +85,30 @@ def test_findings_say_which_method_carried_each_change_of_the_ratio():
     # Algorithm 1 slower (Algorithm 2's own steps unchanged); positive barely moves anything
     t = _summary({"paper": 1.0, "top1": 0.4, "softmax": 0.25, "positive": 0.95},
                  alg1={"softmax": 2.0})
-    curve = robustness.spec_curve(t, resolution=128)
-    moved = robustness.moved_by(curve).set_index("spec")
+    curve = spec_curve.spec_curve(t, resolution=128)
+    moved = spec_curve.moved_by(curve).set_index("spec")
     assert moved.loc["weighting = top1", "via"] == "Algorithm 2"
     assert moved.loc["weighting = softmax", "via"] == "Algorithm 1"
     assert "weighting = positive" not in moved.index
-    assert "through Algorithm 1: weighting = softmax" in robustness.findings_text(curve)
+    assert "through Algorithm 1: weighting = softmax" in spec_curve.findings_text(curve)
 
 
 def test_native_kernels_join_the_curve_as_their_own_specification():
     study = _summary({"paper": 1.0, "top1": 0.4})
     native = _summary({"paper": 0.9}, seed=1).drop(columns=["param_weighting",
                                                             "param_align_bias"])
-    both = robustness.with_native(study, native)
-    curve = robustness.spec_curve(both, resolution=128)
+    both = spec_curve.with_native(study, native)
+    curve = spec_curve.spec_curve(both, resolution=128)
     assert set(curve.spec) == {"book's defaults", "weighting = top1", "native kernels"}
-    assert curve.set_index("spec").loc["native kernels", "choice"] == robustness.NUMERICS
+    assert curve.set_index("spec").loc["native kernels", "choice"] == spec_curve.NUMERICS
     with pytest.raises(ValueError, match="no runs of the book's defaults"):
-        robustness.with_native(study[study.param_weighting == "top1"], native)
+        spec_curve.with_native(study[study.param_weighting == "top1"], native)
 
 
 def test_the_compact_table_has_one_row_per_specification_with_deciding_bounds():
-    curve = robustness.spec_curve(_summary({"paper": 1.0, "top1": 0.4, "positive": 0.95}),
+    curve = spec_curve.spec_curve(_summary({"paper": 1.0, "top1": 0.4, "positive": 0.95}),
                                   resolution=128)
-    table = robustness.compact_table(curve)
+    table = spec_curve.compact_table(curve)
     assert list(table.specification) == ["book's defaults", "weighting = top1",
                                          "weighting = positive"]
     top1 = table.set_index("specification").loc["weighting = top1"]
@@ -128,7 +118,7 @@ def test_the_compact_table_has_one_row_per_specification_with_deciding_bounds():
     assert top1["change carried by"].startswith("as printed: Alg 2 (x0.4")
     assert table.set_index("specification").loc["weighting = positive", "change carried by"] \
         == "no change beyond x1.25"
-    text = robustness.short_findings(curve, "a test study")
+    text = spec_curve.short_findings(curve, "a test study")
     assert text.count(". ") + 1 <= 3 and text.endswith(".")
     assert "Over the 3 specifications of a test study: as printed, claim 1 holds under 1, " \
            "is contradicted under 2, and claim 2" in text

@@ -1,0 +1,52 @@
+"""cliprl_helpers.repro.registry: one home for the paper's grid sizes, the chapters and the
+published results, whose recipes are what results/ records."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cliprl_helpers.repro import registry, sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_robustness_args_ask_for_one_at_a_time_with_every_alternative():
+    args = registry.robustness_args("out", 3, [8, 10], jobs=2, choices=["align_bias", "weighting"])
+    assert args[:9] == ["--out", "out", "--trials", "3", "--grid-sizes", "8", "10",
+                        "--one-at-a-time", "--no-figures"]
+    assert args[9:] == ["--jobs", "2", "-p", "align_bias", "false", "-p", "weighting",
+                        "softmax", "positive", "top1"]
+    with pytest.raises(ValueError, match=r"unknown choice\(s\) \['epsilon'\]"):
+        registry.robustness_args("out", 3, choices=["epsilon"])
+
+
+
+
+def test_the_recipes_are_the_ones_results_records():
+    """A recipe that changed would make every result stale: the committed manifest's
+    recorded recipe is what each result's args() give today."""
+    manifest = json.loads((registry.RESULTS_DIR / "manifest.json").read_text())["results"]
+    for name, result in registry.RESULTS.items():
+        assert manifest[name]["state"]["recipe"] == result.args(), name
+    assert registry.RESULTS["headline"].args()[3:7] == [str(n) for n in registry.PAPER_SIZES]
+
+
+def test_the_chapters_and_their_stored_parameters():
+    assert all((ROOT / nb).is_file() for nb in registry.CHAPTERS.values())
+    assert sweep.build_parser().parse_args([]).grid_sizes == list(registry.PAPER_SIZES)
+    d = registry.notebook_defaults(ROOT / registry.CHAPTERS["07"])
+    assert d["grid_size"] == registry.SIZE_RANGE["07"][0] and d["source"] == "published"
+
+
+def test_an_unknown_result_names_the_known_ones():
+    with pytest.raises(ValueError, match="unknown published result 'nope': allowed are headline"):
+        registry.result("nope")
+
+
+def test_the_robustness_command_line_exits_2_on_an_unknown_choice():
+    done = subprocess.run([sys.executable, "-m", "cliprl_helpers.repro.robustness",
+                           "--choices", "epsilon"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "unknown choice(s) ['epsilon']" in done.stderr
