@@ -4,7 +4,7 @@ One machine cannot be every CPU, but it can run the code paths of lesser ones: M
 ``MKL_ENABLE_INSTRUCTIONS``, oneDNN's ``ONEDNN_MAX_CPU_ISA``, torch's ``ATEN_CPU_CAPABILITY``
 and glibc's ``GLIBC_TUNABLES`` (which hides AVX2 and FMA from the maths library) select the
 paths an AVX2-only, an AVX-only or an SSE4 machine would take. Each process computes the
-four fingerprints of :mod:`cliprl_helpers.repro.fingerprint` (sentence embeddings, an alignment,
+four fingerprints of :mod:`cliprl_helpers.repro.reference` (sentence embeddings, an alignment,
 a small experiment with every method, the trainer's base policies) from an empty cache.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cliprl_helpers.core import artifacts, numerics
-from cliprl_helpers.repro import fingerprint, threads
+from cliprl_helpers.repro import reference, threads
 
 ROOT = Path(__file__).resolve().parents[1]
 X86 = platform.machine().lower() in ("x86_64", "amd64")
@@ -47,7 +47,7 @@ def fingerprints(mode: str, extra: dict[str, str]) -> dict:
     """The fingerprints computed in a fresh process in numerics ``mode`` with ``extra``
     environment variables (the pins the package sets are not inherited from this process)."""
     env = numerics.child_environment(mode, HF_HUB_OFFLINE="1", **extra)
-    done = subprocess.run([sys.executable, "-m", "cliprl_helpers.repro.fingerprint", "--json"],
+    done = subprocess.run([sys.executable, "-m", "cliprl_helpers.repro.reference", "--json"],
                           env=env, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -69,7 +69,7 @@ def test_reference_numerics_give_the_published_bits_on_every_kernel_path():
         assert got["kernel_path"]["aten_capability"] == "DEFAULT"
         assert got["kernel_path"]["mkl_branch"] == "COMPATIBLE"
     assert_identical(results)
-    assert results["native"]["fingerprints"] == fingerprint.PUBLISHED
+    assert results["native"]["fingerprints"] == reference.PUBLISHED
 
 
 @pytest.mark.skipif(not X86 or "SSE4 CPU" not in kernel_paths(),
@@ -83,7 +83,7 @@ def test_without_the_pins_the_kernel_path_changes_the_numbers():
         assert_identical(results)
     # ... except the trainer, which uses no CPU-dependent kernel: the reference bits in any mode
     for got in results.values():
-        assert got["fingerprints"]["trainer"] == fingerprint.PUBLISHED["trainer"]
+        assert got["fingerprints"]["trainer"] == reference.PUBLISHED["trainer"]
 
 
 def test_this_process_computes_on_the_reference_path():
@@ -135,7 +135,7 @@ def test_this_process_runs_numpy_capped_at_avx2():
 
 
 def test_the_pins_as_words_for_a_process_started_by_hand():
-    done = subprocess.run([sys.executable, "-m", "cliprl_helpers.repro.fingerprint", "--env"],
+    done = subprocess.run([sys.executable, "-m", "cliprl_helpers.repro.reference", "--env"],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     words = dict(w.split("=", 1) for w in done.stdout.split())

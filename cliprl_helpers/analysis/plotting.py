@@ -297,7 +297,8 @@ def spec_curve_figure(curve, labels: Mapping[str, str]):
 
     Args:
         curve: :func:`cliprl_helpers.analysis.spec_curve.spec_curve`'s frame.
-        labels: choice parameter -> readable name (:data:`cliprl_helpers.analysis.spec_curve.LABELS`).
+        labels: choice parameter -> readable name
+            (:data:`cliprl_helpers.analysis.spec_curve.LABELS`).
     """
 
     readings = list(dict.fromkeys(curve.reading))

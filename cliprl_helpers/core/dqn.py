@@ -202,7 +202,7 @@ class _Population:
         self.task = torch.tensor([distinct.index(g) for g in goals], dtype=torch.int64)
         self.env = BatchedTables(tables, self.task.repeat_interleave(E),
                                  cfg.max_episode_steps or world.max_steps)
-        # GoalGrid's reward is one constant (kept as a scalar: the published numbers to the
+        # GoalGrid's reward is one constant (kept as a scalar: the reference numbers to the
         # bit); other worlds look theirs up per sampled transition
         rewards = np.stack([t.reward for t in tables])
         self.step_reward = float(rewards.flat[0]) if (rewards == rewards.flat[0]).all() else None

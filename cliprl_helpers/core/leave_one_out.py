@@ -1,6 +1,6 @@
 """Leave-one-out: hold out each task of a family in turn, the rest are its bases.
 
-The paper's task set has one target and four bases. Chapter 8 asks when alignment helps by
+The paper's task set has one target and four bases. Asking when alignment helps means
 making every task of a larger family the target once (:func:`leave_one_out`), on GoalGrid or
 on Minigrid's object rooms (:func:`leave_one_out_room`). All policies of the family train once;
 each held-out run reuses them.

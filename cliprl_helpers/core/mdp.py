@@ -120,7 +120,7 @@ class World:
 
 @dataclass(frozen=True)
 class GridWorld(World):
-    """Chapter 1's goal grid as a world: a goal is a cell, reaching it ends the episode with
+    """The paper's goal grid as a world: a goal is a cell, reaching it ends the episode with
     the same -1 per step as every other step; moves into a wall leave the agent in place."""
 
     size: int

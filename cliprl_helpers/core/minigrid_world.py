@@ -233,7 +233,7 @@ def extract_table(layout_kind: str, size: int, layout_seed: int, target: str) ->
 
 @dataclass(frozen=True)
 class Room(World):
-    """Chapter 7's Minigrid room as a world for the trainer: a goal is the cell of the
+    """A Minigrid room as a world for the trainer: a goal is the cell of the
     object to go to; states are (cell, direction), ``S = size * size * 4``."""
 
     layout: str = "by_colour"

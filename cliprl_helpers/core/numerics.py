@@ -190,7 +190,7 @@ def numpy_too_wide() -> list[str]:
 
 def environment_line() -> str:
     """The reference pins as ``NAME=value`` words, for starting a process by hand (a Dask
-    worker on your own cluster): ``env $(python -m cliprl_helpers.repro.fingerprint --env) ...``."""
+    worker on your own cluster): ``env $(python -m cliprl_helpers.repro.reference --env) ...``."""
     return " ".join(f"{k}={v}" for k, v in REFERENCE_ENV.items())
 
 
@@ -265,7 +265,7 @@ def mkl_branch() -> str | None:
 def guaranteed() -> bool:
     """True where this process's numbers are the book's reference bits: reference mode on
     an x86-64-v3 CPU (AVX2 and FMA: without them numpy runs other loops and glibc's
-    ``log``/``exp`` another variant). Elsewhere results may differ from the published ones,
+    ``log``/``exp`` another variant). Elsewhere results may differ from the reference ones,
     and compared outputs use their tolerances."""
     return mode() == "reference" and x86_64() and all(f in cpu()["isa"]
                                                         for f in GUARANTEE_ISA)

@@ -1,4 +1,4 @@
-"""The Q-network of every agent, its batched forward pass and its hand-written gradient (ch. 2).
+"""The Q-network of every agent, its batched forward pass and its hand-written gradient.
 
 The network is CleanRL's small MLP on a one-hot cell, ``q(s) = W2^T relu(W1[s] + b1) + b2``
 (multiplying a one-hot vector by ``W1`` is a row lookup, which is how it is computed).
