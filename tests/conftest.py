@@ -1,5 +1,8 @@
 """Fixtures shared by the tests of the published results (published, compare, reproduce)."""
 
+import math
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -30,3 +33,27 @@ def results(tmp_path):
     """A results folder holding a published ``headline`` (:func:`results_table`)."""
     reproduce.write("headline", results_table(), PROVENANCE, results_dir=tmp_path)
     return tmp_path
+
+
+def per_size_table(medians, n=10, spread=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    return {size: np.exp(np.log(m) + spread * rng.standard_normal(n))
+            for size, m in medians.items()}
+
+
+def sweep_table(medians_by_reading, n_trials=6, seed=0):
+    """A synthetic summary.csv: per reading and size, Algorithm 2 / Algorithm 1 ratios near
+    the given medians; scratch twice Algorithm 1."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for reading, medians in medians_by_reading.items():
+        for n, m in medians.items():
+            for t in range(n_trials):
+                a1 = 10_000 * (1 + 0.1 * t)
+                a2 = a1 * m * math.exp(0.05 * rng.standard_normal())
+                for method, steps in (("scratch", 2 * a1), ("algorithm1", a1),
+                                      ("algorithm2", a2), ("oracle", a1)):
+                    rows.append({"target_reading": reading, "grid_size": n, "trial": t,
+                                 "method": method, "steps_to_converge": int(steps),
+                                 "censored": False})
+    return pd.DataFrame(rows)

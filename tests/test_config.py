@@ -14,7 +14,9 @@ def test_defaults_are_the_books_and_checked_values_are_normalised():
     cfg = ExperimentConfig(methods=["scratch", "algorithm2"], n_trials=3, dqn_config=None)
     assert cfg.reading == "as_printed" and cfg.weighting == "paper" and cfg.seed == 0
     assert cfg.methods == ("scratch", "algorithm2") and cfg.dqn_config == dqn.DQNConfig()
-    assert ExperimentConfig().methods == METHODS is experiment.METHODS
+    assert ExperimentConfig().methods == METHODS == (
+        "scratch", "algorithm1", "algorithm2", "oracle", "uniform", "language_top1",
+        "algorithm2_shuffled")
 
 
 def test_of_changes_single_fields_and_names_unknown_ones():

@@ -4,32 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from cliprl_helpers.core import dqn, rng, tasks
+from cliprl_helpers.core import dqn, tasks
 
 SMALL = dict(hidden=16, envs_per_agent=8, buffer_size=1024, batch_size=32,
              learning_starts=64, eps_decay_steps=1500, budget_steps=12_000, eval_every=4)
-
-
-def test_hash_rng_is_per_agent_and_in_range():
-    s_pop = rng.Streams([3, 7, 11])
-    s_one = rng.Streams([7])
-    a = s_pop.uniform(2, torch.arange(5), 9)
-    b = s_one.uniform(2, torch.arange(5), 9)
-    torch.testing.assert_close(a[1:2], b, rtol=0, atol=0)
-    assert a.min() >= 0 and a.max() < 1
-    assert not torch.equal(a[0], a[1])  # different seeds, different numbers
-    assert not torch.equal(s_pop.uniform(3, torch.arange(5), 9), a)  # different streams
-    # roughly uniform
-    big = rng.Streams([0]).uniform(1, torch.arange(200), 500)
-    assert abs(big.mean().item() - 0.5) < 0.01
-
-
-def test_stream_block_matches_direct_draws():
-    streams = rng.Streams([1, 2])
-    block = rng.StreamBlock(streams, 5, 4, block=8)
-    direct = streams.uniform(5, torch.arange(20), 4)
-    for t in (0, 3, 7, 8, 19):
-        torch.testing.assert_close(block(t), direct[:, t], rtol=0, atol=0)
 
 
 def test_optimal_fraction_exact_on_hand_built_q_tables():
@@ -140,90 +118,3 @@ def test_mismatched_population_raises():
                              progress=False)
 
 
-def test_hand_written_gradients_match_autograd():
-    from cliprl_helpers.core import qnet
-
-    P, size, H, B = 3, 4, 8, 5
-    nets = qnet.Nets.pack(dqn.init_params(size, H, [0, 1, 2]))
-    g = torch.Generator().manual_seed(0)
-    cells = torch.randint(0, size * size, (P, B), generator=g)
-    actions = torch.randint(0, 4, (P, B), generator=g)
-    cells[0], actions[0, :3] = 5, 2  # repeated cells and actions accumulate
-    targets = torch.randn(P, B, generator=g)
-    weights = torch.tensor([1.0, 0.0, 1.0])
-    grads = qnet.Nets.zeros(P, size * size, H)
-    grads.flat.fill_(7.0)  # overwritten, padding included
-    mse = dqn.td_gradients(nets, cells, actions, targets, weights, grads)
-    auto, auto_mse = qnet.td_gradients_autograd(nets, cells, actions, targets, weights)
-    torch.testing.assert_close(mse, auto_mse)
-    torch.testing.assert_close(grads.flat, auto)
-    assert torch.count_nonzero(grads.flat[1]) == 0  # a frozen agent gets no gradient
-
-
-def test_flat_layout_round_trips_and_pads_rows():
-    from cliprl_helpers.core import qnet
-
-    params = dqn.init_params(5, 24, [3, 4])
-    nets = qnet.Nets.pack(params)
-    assert nets.width % 16 == 0 and nets.width % 24 == 0
-    back = nets.unpack()
-    for k in params:
-        assert torch.equal(back[k], params[k]) and back[k].is_contiguous()
-    q = dqn.q_values(params, torch.tensor([[0, 7], [24, 3]]))
-    assert torch.equal(nets.q(torch.tensor([[0, 7], [24, 3]])), q)
-    with pytest.raises(ValueError, match=r"flat buffer must have shape \(P, "):
-        qnet.Nets(torch.zeros(2, 10), 25, 24)
-
-
-def test_flat_adam_by_hand_and_against_torch():
-    """Each step is Adam written out in float32 operations (checked to the bit against the
-    formula computed elementwise in numpy), and follows torch's Adam to rounding."""
-    g = torch.Generator().manual_seed(1)
-    a = torch.randn(3, 32, generator=g)
-    b = a.clone().requires_grad_(True)
-    by_hand = a.numpy().copy()
-    m = np.zeros_like(by_hand)
-    v = np.zeros_like(by_hand)
-    f = np.float32
-    ours = dqn.FlatAdam(a, lr=1e-2)
-    ref = torch.optim.Adam([b], lr=1e-2)
-    for t in range(1, 6):
-        grad = torch.randn(3, 32, generator=g)
-        ours.step(a, grad)
-        b.grad = grad.clone()
-        ref.step()
-        gn = grad.numpy()
-        m = m * f(0.9) + gn * f(1 - 0.9)
-        v = v * f(0.999) + (gn * gn) * f(1 - 0.999)
-        denom = np.sqrt(v) / f(np.sqrt(1 - 0.999 ** t)) + f(1e-8)
-        by_hand = by_hand - (m / denom) * f(1e-2 / (1 - 0.9 ** t))
-        assert np.array_equal(a.numpy(), by_hand)
-    torch.testing.assert_close(a, b.detach(), rtol=1e-6, atol=1e-7)
-
-
-def test_flat_adam_rows_do_not_depend_on_their_neighbours():
-    """One agent's row updated alone or inside a population of 5 gives the same bits (the
-    population trainer's premise), and a frozen row never moves again."""
-    g = torch.Generator().manual_seed(2)
-    flat = torch.randn(5, 48, generator=g)
-    grads = [torch.randn(5, 48, generator=g) for _ in range(4)]
-    alone = flat[2:3].clone()
-    pop, one = dqn.FlatAdam(flat, 1e-2), dqn.FlatAdam(alone, 1e-2)
-    for gr in grads:
-        pop.step(flat, gr)
-        one.step(alone, gr[2:3].contiguous())
-    assert torch.equal(flat[2:3], alone)
-    frozen = flat[0].clone()
-    pop.freeze(torch.tensor([True, False, False, False, False]))
-    pop.step(flat, torch.zeros(5, 48))
-    assert torch.equal(flat[0], frozen)
-
-
-def test_geo_mean_ci_brackets_the_geometric_mean():
-    from cliprl_helpers.analysis import stats
-
-    gm, lo, hi = stats.geo_mean_ci([0.5, 2.0, 1.0, 1.0])
-    assert gm == pytest.approx(1.0)
-    assert lo < gm < hi
-    lo2, hi2 = stats.bootstrap_ci([1.0, 2.0, 3.0, 4.0])
-    assert 1.0 <= lo2 < 2.5 < hi2 <= 4.0

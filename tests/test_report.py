@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import pandas as pd
 import pytest
 
 from cliprl_helpers.analysis import report
@@ -49,3 +50,22 @@ def test_a_figure_carries_its_alt_text_escaped():
     data = re.search(r'src="data:image/png;base64,([^"]+)"', out).group(1)
     assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
     plt.close(fig)
+
+
+def test_report_html_is_escaped_and_structured():
+
+
+    out = report.to_html("**Target:** a < b & `x`\n\n* one\n* **two**")
+    assert out == ("<p><strong>Target:</strong> a &lt; b &amp; <code>x</code></p>\n"
+                   "<ul><li>one</li><li><strong>two</strong></li></ul>")
+    box = report.admonition("small sweep").data
+    assert box.startswith('<div class="admonition warning"><p class="admonition-title">Warning')
+
+
+def test_report_table_rounds_once_and_formats_p_values():
+
+
+    html = report.table(pd.DataFrame({"x": [0.57], "p": [0.01234], "name": ["a"]})).to_html()
+    assert ">0.57<" in html and ">0.012<" in html and "0.570000" not in html
+    html = report.table(pd.DataFrame({"rho": [0.299473]})).to_html()
+    assert ">0.30<" in html
