@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from cliprl_helpers.core import artifacts, base_policies, dqn
+from cliprl_helpers.core import artifacts
 
 
 def _tensors():
@@ -72,29 +72,6 @@ def test_project_root_found_from_notebooks_dir():
     assert artifacts.project_root(root / "notebooks") == root
 
 
-TINY = dqn.DQNConfig(hidden=16, envs_per_agent=8, buffer_size=1024, batch_size=32,
-                     learning_starts=64, eps_decay_steps=1500, budget_steps=12_000,
-                     eval_every=4)
-
-
-def test_base_policies_cache_loads_instead_of_retraining(tmp_path):
-    bases = {"top left first": (0, 0), "top right first": (0, 4)}
-    first = base_policies.train_base_policies(5, bases, [0, 1], TINY, cache_dir=tmp_path,
-                                              progress=False)
-    assert first.from_cache == [False, False]
-    assert first.params["W1"].shape == (2, 2, 25, 16)
-    again = base_policies.train_base_policies(5, bases, [1], TINY, cache_dir=tmp_path,
-                                              progress=False)
-    assert again.from_cache == [True]
-    torch.testing.assert_close(again.params["W1"][0], first.params["W1"][1])
-    assert again.table.steps_to_converge.tolist() == first.table.steps_to_converge[2:].tolist()
-    # a changed parameter retrains
-    other = dqn.DQNConfig(**{**TINY.to_dict(), "learning_rate": 1e-3})
-    changed = base_policies.train_base_policies(5, bases, [1], other, cache_dir=tmp_path,
-                                                progress=False)
-    assert changed.from_cache == [False]
-    # shared init: every base task of a trial started from the same network
-    assert first.table.censored.sum() == 0
 
 
 def test_cached_table_computes_once_per_config(tmp_path):

@@ -2,8 +2,6 @@
 published results, whose recipes are what results/ records."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -44,9 +42,3 @@ def test_the_chapters_and_their_stored_parameters():
 def test_an_unknown_result_names_the_known_ones():
     with pytest.raises(ValueError, match="unknown published result 'nope': allowed are headline"):
         registry.result("nope")
-
-
-def test_the_robustness_command_line_exits_2_on_an_unknown_choice():
-    done = subprocess.run([sys.executable, "-m", "cliprl_helpers.repro.robustness",
-                           "--choices", "epsilon"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "unknown choice(s) ['epsilon']" in done.stderr

@@ -34,10 +34,8 @@ from .stats import (
 PAPER_RATIO = 0.5
 
 
-
 #: No difference between the two methods.
 NO_DIFFERENCE = 1.0
-
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,6 @@ class Verdict:
         return f"{text} ({self.bound})" if self.bound else text
 
 
-
 def steps_change(ratio: float, more: str = "slower", fewer: str = "faster",
                  same: str = "about as fast") -> str:
     """A steps ratio (Algorithm 2 / Algorithm 1) as a change: ``"45% slower"``, ``"12%
@@ -74,9 +71,7 @@ def steps_change(ratio: float, more: str = "slower", fewer: str = "faster",
     return f"{abs(change):.0f}% {more if change > 0 else fewer}"
 
 
-
 STATUSES = ("holds", "not shown", "contradicted", "not testable")
-
 
 
 def claim_reduction(lo: float, hi: float, target: float = PAPER_RATIO) -> Verdict:
@@ -113,7 +108,6 @@ def claim_reduction(lo: float, hi: float, target: float = PAPER_RATIO) -> Verdic
     return Verdict("not shown", f"{span} contains both {target} and 1",
                    f"lo {lo:.2f} <= {target:g}, hi {hi:.2f} >= 1",
                    f"{moved}, not shown to differ")
-
 
 
 def claim_growth(per_size: dict, level: float = LEVEL, seed: int = 0) -> tuple[Verdict, dict]:
@@ -169,7 +163,6 @@ def claim_growth(per_size: dict, level: float = LEVEL, seed: int = 0) -> tuple[V
     missed = ([f"slope hi {s_hi:+.2f} >= 0"] if s_hi >= 0 else []) + \
         ([f"hi at {n}x{n} {l_hi:.2f} >= 1"] if l_hi >= NO_DIFFERENCE else [])
     return Verdict("not shown", f"{slope}; {at_largest}", ", ".join(missed), trend), details
-
 
 
 def verdict(table: pd.DataFrame, resolution: int, num: str = "algorithm2",

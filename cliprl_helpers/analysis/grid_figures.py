@@ -45,7 +45,6 @@ def _grid_axes(ax, size: int, title: str | None):
     return ax
 
 
-
 def plot_goals(size: int, goals: Mapping[str, tuple[int, int]], ax=None,
                title: str | None = None, highlight: str | None = None):
     """Mark each instruction's goal cell on an ``size x size`` grid.
@@ -61,7 +60,6 @@ def plot_goals(size: int, goals: Mapping[str, tuple[int, int]], ax=None,
                    color=PALETTE[k % len(PALETTE)], edgecolor="black", linewidth=0.6,
                    label=name, zorder=3)
     return ax
-
 
 
 def plot_policy_arrows(size: int, actions: np.ndarray, goal: tuple[int, int], ax=None,
@@ -91,7 +89,6 @@ def plot_policy_arrows(size: int, actions: np.ndarray, goal: tuple[int, int], ax
     return ax
 
 
-
 def initial_policies_figure(result, trial: int = 0, per_row: int = 4):
     """Greedy arrows of every method's initial network in ``trial`` (red: not optimal),
     ``per_row`` maps a row. Returns the figure."""
@@ -111,7 +108,6 @@ def initial_policies_figure(result, trial: int = 0, per_row: int = 4):
         ax.set_visible(False)
     fig.tight_layout()
     return fig
-
 
 
 def alignment_figure(models: dict, lang_emb, policies, delta: float, base_labels,

@@ -15,10 +15,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-from scipy import stats as sps
 
 from ..core.config import METHODS
-from .stats import ratio_table
+from .stats import log_t_interval, ratio_table
 
 #: The Okabe-Ito palette, safe for the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -128,7 +127,6 @@ def decomposition_figure(table, resolution: int):
     Returns the figure.
     """
 
-
     readings = list(dict.fromkeys(table.target_reading))
     fig, axes = plt.subplots(len(readings), 1, figsize=(9, 3.8 * len(readings)),
                              squeeze=False, sharex=True)
@@ -209,16 +207,14 @@ def figure2(table):
             x0 = np.arange(len(sizes)) + (k - (len(order) - 1) / 2) * 0.14
             gm, lo, hi = [], [], []
             for j, n in enumerate(sizes):
-                v = np.log(sub[(sub.method == m) & (sub.grid_size == n)].steps_to_converge
-                           .clip(lower=1).to_numpy(dtype=float))
-                ax.scatter(np.full(v.size, x0[j]), np.exp(v), s=9, alpha=0.25,
-                           color=PALETTE[k], linewidths=0)
-                mean = v.mean()
-                half = (sps.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
-                        if v.size > 1 else 0.0)
-                gm.append(np.exp(mean))
-                lo.append(np.exp(mean - half))
-                hi.append(np.exp(mean + half))
+                v = sub[(sub.method == m) & (sub.grid_size == n)].steps_to_converge \
+                    .clip(lower=1).to_numpy(dtype=float)
+                ax.scatter(np.full(v.size, x0[j]), v, s=9, alpha=0.25, color=PALETTE[k],
+                           linewidths=0)
+                g, low, high = log_t_interval(v)  # one trial: no interval, the point alone
+                gm.append(g)
+                lo.append(g if np.isnan(low) else low)
+                hi.append(g if np.isnan(high) else high)
             gm, lo, hi = map(np.asarray, (gm, lo, hi))
             ax.errorbar(x0, gm, yerr=[gm - lo, hi - gm], fmt="o-", capsize=3, color=PALETTE[k],
                         label=METHOD_LABELS.get(m, m), linewidth=1.6)
@@ -252,7 +248,6 @@ def ratio_axis(ax, axis: str = "y") -> None:
 def mechanism_figure(mech, features: dict):
     """Per trial: the log ratio Algorithm 2 / Algorithm 1 against each feature of Algorithm
     2's initialisation (one panel per feature; colour = target reading). Returns the figure."""
-
 
     readings = list(dict.fromkeys(mech.target_reading))
     rows = math.ceil(len(features) / 2)

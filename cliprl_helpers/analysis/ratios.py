@@ -26,7 +26,6 @@ from .stats import log_t_interval
 RATIO_RESOLUTION = DQNConfig().eval_every * DQNConfig().envs_per_agent
 
 
-
 def resolution_of(table: pd.DataFrame) -> int:
     """The evaluation resolution (env steps between evaluations) of the runs in ``table``,
     from its ``resolution`` column (:data:`RATIO_RESOLUTION` for tables without one).
@@ -38,7 +37,6 @@ def resolution_of(table: pd.DataFrame) -> int:
         raise ValueError(f"the table mixes runs evaluated every {values} env steps; compare "
                          f"runs of one configuration")
     return values[0]
-
 
 
 def paired_ratio(table: pd.DataFrame, num: str = "algorithm2", den: str = "algorithm1",
@@ -67,11 +65,9 @@ def paired_ratio(table: pd.DataFrame, num: str = "algorithm2", den: str = "algor
     return out.reset_index()
 
 
-
 #: The comparisons an ablation reports, as (numerator, denominator) methods.
 ABLATION_COMPARISONS = (("algorithm2", "algorithm1"), ("algorithm2", "scratch"),
                         ("algorithm1", "scratch"))
-
 
 
 def ratio_summary(table: pd.DataFrame, num: str, den: str, by: str = "setting") -> pd.DataFrame:
@@ -98,11 +94,9 @@ def ratio_summary(table: pd.DataFrame, num: str, den: str, by: str = "setting") 
     return pd.DataFrame(out)
 
 
-
 def ablation_summary(table: pd.DataFrame, comparisons=ABLATION_COMPARISONS) -> pd.DataFrame:
     """:func:`ratio_summary` of every comparison in ``comparisons``, stacked."""
     return pd.concat([ratio_summary(table, n, d) for n, d in comparisons], ignore_index=True)
-
 
 
 def nearest_half(goals: list[tuple[int, int]], target: tuple[int, int]) -> np.ndarray:
@@ -110,7 +104,6 @@ def nearest_half(goals: list[tuple[int, int]], target: tuple[int, int]) -> np.nd
     base: for the paper's tasks, the two right-hand goals beside the target."""
     d = np.array([abs(g[0] - target[0]) + abs(g[1] - target[1]) for g in goals], dtype=float)
     return d < np.median(d)
-
 
 
 def mechanism_table(table: pd.DataFrame, resolution: int | None = None,

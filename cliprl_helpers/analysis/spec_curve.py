@@ -39,7 +39,6 @@ CHOICES = {
 }
 
 
-
 #: What each choice means, for tables and figures.
 LABELS = {
     "eps_start": "fine-tuning epsilon start",
@@ -57,11 +56,9 @@ LABELS = {
 }
 
 
-
 #: The pseudo-choice of the native-kernels specification: no notebook parameter changes, the
 #: numerics do (:func:`with_native`).
 NUMERICS = "numerics"
-
 
 
 def defaults() -> dict:
@@ -73,7 +70,6 @@ def defaults() -> dict:
     return {k: out[k] for k in CHOICES}
 
 
-
 def choices_table() -> pd.DataFrame:
     """The study's design as a table: choice, the book's default, the alternatives tried."""
     d = defaults()
@@ -82,12 +78,10 @@ def choices_table() -> pd.DataFrame:
                          for k, vs in CHOICES.items()])
 
 
-
 def _text(v) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     return f"{v:g}" if isinstance(v, float) else str(v)
-
 
 
 def _same(a, b) -> bool:
@@ -97,7 +91,6 @@ def _same(a, b) -> bool:
         return math.isclose(float(a), float(b))
     except (TypeError, ValueError):
         return str(a) == str(b)
-
 
 
 def with_native(study: pd.DataFrame, native: pd.DataFrame) -> pd.DataFrame:
@@ -115,7 +108,6 @@ def with_native(study: pd.DataFrame, native: pd.DataFrame) -> pd.DataFrame:
     native = native.drop(columns=[c for c in params if c in native]).assign(**fill)
     return pd.concat([study.assign(numerics="reference"), native.assign(numerics="native")],
                      ignore_index=True)
-
 
 
 def label_specs(summary: pd.DataFrame) -> pd.DataFrame:
@@ -146,14 +138,12 @@ def label_specs(summary: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-
 def _typed(v, default):
     if isinstance(default, bool):
         return str(v).lower() == "true"
     if isinstance(default, (int, float)):
         return float(v)
     return v
-
 
 
 def spec_curve(summary: pd.DataFrame, resolution: int) -> pd.DataFrame:
@@ -178,9 +168,7 @@ def spec_curve(summary: pd.DataFrame, resolution: int) -> pd.DataFrame:
                   "claim 2 label"]].reset_index(drop=True)
 
 
-
 STATUSES = ("holds", "not shown", "contradicted", "not testable")
-
 
 
 def claim_counts(curve: pd.DataFrame) -> pd.DataFrame:
@@ -192,7 +180,6 @@ def claim_counts(curve: pd.DataFrame) -> pd.DataFrame:
             rows.append({"reading": reading, "claim": claim, "specifications": len(sub),
                          **{s: int(counts.get(s, 0)) for s in STATUSES}})
     return pd.DataFrame(rows)
-
 
 
 def findings_text(curve: pd.DataFrame) -> str:
@@ -227,10 +214,8 @@ def findings_text(curve: pd.DataFrame) -> str:
     return "\n\n".join(lines)
 
 
-
 #: A specification "moves" the ratio when it changes it by more than this factor either way.
 MOVED = 1.25
-
 
 
 def moved_by(sub: pd.DataFrame) -> pd.DataFrame:
@@ -246,7 +231,6 @@ def moved_by(sub: pd.DataFrame) -> pd.DataFrame:
     a2 = libm.log(rest["Alg 2 / scratch"] / d["Alg 2 / scratch"]).abs()
     out = rest.assign(change=libm.exp(change), via=np.where(a1 > a2, "Algorithm 1", "Algorithm 2"))
     return out[change.abs() > libm.log(MOVED)]
-
 
 
 def moved_text(sub: pd.DataFrame) -> str:
@@ -265,11 +249,9 @@ def moved_text(sub: pd.DataFrame) -> str:
             + "; ".join(groups) + ".")
 
 
-
 def _reading(reading: str) -> str:
     return reading.replace("_", "-") if reading == "self_consistent" else \
         reading.replace("_", " ")
-
 
 
 def compact_table(curve: pd.DataFrame) -> pd.DataFrame:
@@ -308,7 +290,6 @@ def compact_table(curve: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-
 def one_sentence(curve: pd.DataFrame, source: str) -> str:
     """The study in one computed sentence: how many specifications give each claim each
     label, per reading (``source`` names the study)."""
@@ -327,7 +308,6 @@ def one_sentence(curve: pd.DataFrame, source: str) -> str:
         + "; ".join(parts) + "."
 
 
-
 def curve_alt_text(curve: pd.DataFrame) -> str:
     """Alt text of the specification curve: per reading, the range of the ratio over the
     specifications (lowest and highest, with their names) and how many lie below and above
@@ -341,7 +321,6 @@ def curve_alt_text(curve: pd.DataFrame) -> str:
     return (f"Specification curve: the steps ratio Algorithm 2 / Algorithm 1 with its 95% "
             f"interval under each of {len(set(curve.spec))} specifications, sorted, with the "
             f"paper's 0.5 and no difference (1) as lines. " + "; ".join(parts) + ".")
-
 
 
 def short_findings(curve: pd.DataFrame, source: str) -> str:

@@ -32,7 +32,6 @@ def _result_key(kind: str, config: ExperimentConfig) -> dict:
             **config.key()}
 
 
-
 def leave_one_out(family: dict[str, tuple[int, int]], world: World | int, targets=None,
                   config: ExperimentConfig | None = None, *, reading: str = "family",
                   progress: bool = True, target_names: dict[str, str] | None = None,
@@ -102,7 +101,6 @@ def leave_one_out(family: dict[str, tuple[int, int]], world: World | int, target
                reading=reading, target_names=target_names or {}, n_bases=n_bases)
     table = artifacts.cached_table(key, compute, cache_dir, prefix="loo")
     return table, all_policies
-
 
 
 def leave_one_out_table(family: dict[str, tuple[int, int]], world: World | int, setting: str,

@@ -46,7 +46,6 @@ def premise(policies, embeddings: torch.Tensor, starts: np.ndarray) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-
 def premise_summary(pairs: pd.DataFrame) -> pd.DataFrame:
     """For each similarity of :func:`premise`: the share of targets whose most similar other
     object has the same colour, and the share whose most similar has the same type."""

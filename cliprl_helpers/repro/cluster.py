@@ -15,13 +15,13 @@ class ClusterError(Exception):
     """The scheduler cannot be reached."""
 
 
-def start(scheduler: str | None, jobs: int):
+def start(scheduler: str | None, jobs: int, timeout: str = "20s"):
     """``(client, cluster)``: a Dask client on ``scheduler``, or on a new local cluster of
     ``jobs`` workers (returned too; ``None`` with a scheduler). ``ClusterError`` if the
     scheduler cannot be reached."""
     if scheduler:
         try:
-            return Client(scheduler, timeout="20s"), None
+            return Client(scheduler, timeout=timeout), None
         except OSError as e:
             raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {e}") \
                 from None
@@ -29,7 +29,6 @@ def start(scheduler: str | None, jobs: int):
                            host="127.0.0.1", dashboard_address=None,
                            silence_logs=logging.ERROR)
     return Client(cluster), cluster
-
 
 
 def stop(client, cluster, futures, children) -> None:

@@ -14,10 +14,8 @@ import pandas as pd
 TIMING_COLUMNS = ("wall_s",)
 
 
-
 #: Columns that identify a row (those a table has), before any ``param_*`` columns.
 KEY_COLUMNS = ("setting", "target_reading", "target", "grid_size", "trial", "method")
-
 
 
 def split_timing(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -29,13 +27,11 @@ def split_timing(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return data, timing
 
 
-
 def key_columns(table: pd.DataFrame) -> list[str]:
     """The columns that identify a row: the specification's ``param_*`` columns, then those
     of :data:`KEY_COLUMNS` the table has."""
     return [c for c in table.columns if c.startswith("param_")] + \
         [c for c in KEY_COLUMNS if c in table.columns]
-
 
 
 def as_text(table: pd.DataFrame) -> pd.DataFrame:
@@ -44,11 +40,9 @@ def as_text(table: pd.DataFrame) -> pd.DataFrame:
                        keep_default_na=False)
 
 
-
 def _sortable(column: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(column, errors="coerce")
     return numbers if numbers.notna().all() else column
-
 
 
 def key_order(text: pd.DataFrame) -> list:
@@ -58,12 +52,10 @@ def key_order(text: pd.DataFrame) -> list:
     return list(text.sort_values(order, kind="stable", key=_sortable).index)
 
 
-
 def _canonical(table: pd.DataFrame) -> pd.DataFrame:
     """Every cell as the text the CSV holds, rows in key order."""
     text = as_text(table)
     return text.loc[key_order(text)].reset_index(drop=True)
-
 
 
 @dataclass
@@ -98,7 +90,6 @@ class Comparison:
         return "\n".join(lines)
 
 
-
 def _change_size(g: pd.DataFrame) -> str:
     try:
         a = pd.to_numeric(g.published).to_numpy(float)
@@ -110,7 +101,6 @@ def _change_size(g: pd.DataFrame) -> str:
         factor = math.exp(float(abs(pd.Series(b[ok] / a[ok]).map(math.log)).max()))
         return f" (largest change a factor {factor:.3g})"
     return f" (largest absolute change {float(abs(b - a).max()):.3g})"
-
 
 
 def compare(name: str, published: pd.DataFrame, recomputed: pd.DataFrame) -> Comparison:

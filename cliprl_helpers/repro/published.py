@@ -238,6 +238,3 @@ def verify(name: str, table: pd.DataFrame, results_dir: Path = RESULTS_DIR) -> s
     return c.report().replace(f"{name}: ", f"{name} (against results/{name}.csv): ", 1)
 
 
-
-
-

@@ -353,6 +353,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if same or not numerics.guaranteed() else 1
 
 
-
 if __name__ == "__main__":
     sys.exit(main())

@@ -43,7 +43,6 @@ def work_dir(base: str | Path | None = None) -> Path:
     return base / codeprint.fingerprint(codeprint.code_state())[:12]
 
 
-
 def sweep_command(result: Result, out: Path, jobs: int, scheduler: str | None,
                   overrides: dict | None = None) -> list[str]:
     """The command line that computes ``result`` into ``out`` (``overrides``: replace the
@@ -60,7 +59,6 @@ def sweep_command(result: Result, out: Path, jobs: int, scheduler: str | None,
     return [sys.executable, "-m", "cliprl_helpers.repro.sweep", "--out", str(out), *args, *engine]
 
 
-
 def _sweep_process(name: str, work: Path, jobs: int, scheduler: str | None,
                    overrides: dict | None = None, log: Path | None = None):
     """Start the sweep of result ``name`` (see :func:`recompute`); returns the process and
@@ -73,14 +71,12 @@ def _sweep_process(name: str, work: Path, jobs: int, scheduler: str | None,
     return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=out), cmd, out
 
 
-
 def _table_of(name: str, work: Path, proc, cmd) -> pd.DataFrame:
     if proc.returncode:
         raise RuntimeError(f"the sweep of {name} stopped with exit code {proc.returncode}: "
                            f"{' '.join(cmd[1:])}")
     return pd.read_csv(Path(work) / name / registry.result(name).summary_name, dtype=str,
                        keep_default_na=False)
-
 
 
 def recompute(name: str, work: Path, jobs: int = 2, scheduler: str | None = None,
@@ -93,12 +89,9 @@ def recompute(name: str, work: Path, jobs: int = 2, scheduler: str | None = None
     return _table_of(name, work, proc, cmd)
 
 
-
 def _planned_runs(name: str, work: Path) -> list:
-
     cmd = sweep_command(registry.result(name), Path(work) / name, 1, None)
     return plan(build_parser().parse_args(cmd[3:]), ROOT)
-
 
 
 def recompute_together(names: list[str], work: Path) -> dict[str, pd.DataFrame]:
@@ -129,10 +122,8 @@ def recompute_together(names: list[str], work: Path) -> dict[str, pd.DataFrame]:
     return {n: _table_of(n, work, p, cmd) for n, (p, cmd, _) in started.items()}
 
 
-
 #: The order ``reproduce`` computes in; the results of one stage run at the same time.
 STAGES = (("headline",), ("robustness",), ("native", "ch07", "ch08"))
-
 
 
 def write(name: str, table: pd.DataFrame, provenance: dict,
@@ -170,7 +161,6 @@ def write(name: str, table: pd.DataFrame, provenance: dict,
     return entry
 
 
-
 def _notebook_params(result: Result) -> dict:
     """The chapter notebook's parameters a result was computed with: its defaults, with the
     grid size and trials of the recipe (without the sweep's own ``results_csv``/``source``)."""
@@ -180,7 +170,6 @@ def _notebook_params(result: Result) -> dict:
     if result.trials is not None:
         params["n_trials"] = result.trials
     return params
-
 
 
 def reproduce_slice(name: str, work: Path, grid_sizes, trials: int, jobs: int = 1,
@@ -193,7 +182,6 @@ def reproduce_slice(name: str, work: Path, grid_sizes, trials: int, jobs: int = 
     table = recompute(name, work, jobs, overrides={"--grid-sizes": list(grid_sizes),
                                                    "--trials": [trials]})
     return compare(name, pub, split_timing(table)[0])
-
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -219,7 +207,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-
 def status_report(results_dir: Path = RESULTS_DIR) -> tuple[str, bool]:
     """One line per result and whether all are current."""
     lines, ok = [], True
@@ -234,7 +221,6 @@ def status_report(results_dir: Path = RESULTS_DIR) -> tuple[str, bool]:
                      "results into results/ (both from an empty cache, about 32 min on 2 "
                      "cores).")
     return "\n".join(lines), ok
-
 
 
 def _compare_and_publish(name: str, table: pd.DataFrame, work: Path, command: str) -> list:
@@ -261,7 +247,6 @@ def _compare_and_publish(name: str, table: pd.DataFrame, work: Path, command: st
         write(name, table, prov)
         print(f"  published results/{name}.csv ({len(table)} rows)", flush=True)
     return out
-
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -112,7 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _read_value(text: str):
-
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:
@@ -247,7 +246,6 @@ def gather(todo: list[Run], out: Path) -> list[Path]:
     beside it (``provenance.json``, ``provenance-chNN.json``: :func:`provenance`); returns
     the files written."""
 
-
     written = []
     for ch in CHAPTERS:
         mine = [r for r in todo if r.chapter == ch and runs.is_finished(r, warn=False)]
@@ -275,7 +273,6 @@ def small_run(out: str | Path, args, module: str = "cliprl_helpers.repro.sweep")
     """Run ``python -m <module> --out <out> <args ...>`` now (finished runs are reused; it
     prints that it does so) and return ``(table, summary path)``. A failed run raises
     ``RuntimeError`` with its messages."""
-
 
     cmd = [sys.executable, "-m", module, "--out", str(out), *map(str, args)]
     print(f"running python -m {module} {' '.join(cmd[3:])}")
@@ -390,7 +387,6 @@ def _run(args, root: Path, out: Path, todo: list[Run]) -> int:
               file=sys.stderr)
         return 1
     return 0
-
 
 
 def sweep_provenance(finished: list[Run], summary: str) -> dict:

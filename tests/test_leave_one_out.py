@@ -1,4 +1,4 @@
-"""Result tables are cached by the package under a key of every argument that can change
+"""Leave-one-out: its result table is cached under a key of every argument that can change
 a number: a changed alignment setting, model, init mode or trainer version misses."""
 
 import pandas as pd

@@ -1,0 +1,35 @@
+"""Figures of results: what they draw is what the statistics say."""
+
+import matplotlib
+
+matplotlib.use("agg")
+
+import numpy as np  # noqa: E402
+
+from cliprl_helpers.analysis import plotting, stats  # noqa: E402
+from conftest import sweep_table  # noqa: E402
+
+
+def test_figure2_draws_each_methods_geometric_mean_with_its_t_interval():
+    table = sweep_table({"as_printed": {8: 0.5, 10: 0.8}}, n_trials=4)
+    table.loc[0, "censored"] = True
+    fig = plotting.figure2(table)
+    [ax] = fig.axes
+    assert ax.get_title() == "target reading: as printed" and ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["8x8", "10x10"]
+    bars = {c.get_label(): c for c in ax.containers}
+    alg1 = bars[plotting.METHOD_LABELS["algorithm1"]]
+    y = alg1.lines[0].get_ydata()
+    for j, n in enumerate((8, 10)):
+        steps = table[(table.method == "algorithm1") & (table.grid_size == n)].steps_to_converge
+        gm, lo, hi = stats.log_t_interval(steps.to_numpy(float))
+        assert np.isclose(y[j], gm)
+    assert any("censored (1)" == t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_plot_steps_keeps_the_methods_in_the_books_order():
+    table = sweep_table({"as_printed": {8: 0.5}}, n_trials=3)
+    ax = plotting.plot_steps(table, title="8x8")
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    want = [plotting.METHOD_LABELS[m] for m in ("scratch", "algorithm1", "algorithm2", "oracle")]
+    assert labels == want and ax.get_title() == "8x8"
