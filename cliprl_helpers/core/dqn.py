@@ -42,7 +42,8 @@ from tqdm.auto import tqdm
 
 from . import checks
 from .adam import FlatAdam  # noqa: F401  (re-exported: tests and the bench use dqn.FlatAdam)
-from .mdp import N_ACTIONS, BatchedTables, World, as_world
+from .grid import N_ACTIONS
+from .mdp import BatchedTables, World, as_world
 from .qnet import (  # noqa: F401  (re-exported: dqn.init_params, ...)
     PARAM_NAMES,
     Nets,

@@ -24,6 +24,7 @@ from gymnasium.vector.utils import batch_space
 from . import checks
 from .grid import (  # noqa: F401  (transition_table re-exported)
     ACTION_NAMES,
+    N_ACTIONS,
     cell_index,
     cell_indices,
     cell_of,
@@ -137,7 +138,7 @@ class GoalGridEnv(gym.Env):
         self.n_cells = self.size * self.size
         self.goal_index = cell_index(self.goal, self.size)
         self.observation_space = spaces.Discrete(self.n_cells)
-        self.action_space = spaces.Discrete(4)
+        self.action_space = spaces.Discrete(N_ACTIONS)
         self._table = transition_table(self.size)
         self._cell = 0
         self._t = 0
@@ -271,7 +272,7 @@ class BatchedGoalGrid:
 
     def step_unchecked(self, actions):
         """:meth:`step` without checking ``actions`` (the trainer's hot loop)."""
-        self.cells = self.table[self.cells * 4 + actions]
+        self.cells = self.table[self.cells * N_ACTIONS + actions]
         self.t = self.t + 1
         terminated = self.cells == self.goals
         truncated = (self.t >= self.max_steps) & ~terminated
@@ -334,7 +335,7 @@ class GoalGridVectorEnv(VectorEnv):
         self.metadata = {"autoreset_mode": mode, "render_modes": list(RENDER_MODES)}
         self.autoreset_mode = mode
         self.single_observation_space = spaces.Discrete(size * size)
-        self.single_action_space = spaces.Discrete(4)
+        self.single_action_space = spaces.Discrete(N_ACTIONS)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._core = BatchedGoalGrid(size, cell_indices(goals, size), max_steps,

@@ -20,6 +20,8 @@ UP, RIGHT, DOWN, LEFT = 0, 1, 2, 3
 ACTION_NAMES = ("up", "right", "down", "left")
 #: (d_row, d_col) per action id.
 ACTION_DELTAS = ((-1, 0), (0, 1), (1, 0), (0, -1))
+#: The number of actions (up, right, down, left).
+N_ACTIONS = len(ACTION_DELTAS)
 
 
 def check_size(size: object) -> int:
@@ -91,7 +93,7 @@ def transition_table(size: int) -> np.ndarray:
     """
     size = check_size(size)
     rows, cols = rows_cols(size)
-    table = np.empty((size * size, 4), dtype=np.int64)
+    table = np.empty((size * size, N_ACTIONS), dtype=np.int64)
     for a, (dr, dc) in enumerate(ACTION_DELTAS):
         table[:, a] = np.clip(rows + dr, 0, size - 1) * size + np.clip(cols + dc, 0, size - 1)
     return table

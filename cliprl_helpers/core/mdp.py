@@ -27,9 +27,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .grid import check_cell, check_size, transition_table
+from .grid import N_ACTIONS, check_cell, check_size, transition_table
 
-N_ACTIONS = 4
 #: GoalGrid's reward for every step, including the one that reaches the goal.
 STEP_REWARD = -1.0
 

@@ -35,7 +35,8 @@ from minigrid.envs.gotoobject import GoToObjectEnv
 from minigrid.minigrid_env import MiniGridEnv
 
 from . import checks
-from .mdp import N_ACTIONS, TaskTable, World
+from .grid import N_ACTIONS
+from .mdp import TaskTable, World
 
 #: The room's gymnasium id (:func:`register`).
 ROOM_ENV_ID = "cliprl/GoToObjectRoom-v0"

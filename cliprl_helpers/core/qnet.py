@@ -43,7 +43,8 @@ import numpy as np
 import torch
 
 from . import checks
-from .mdp import N_ACTIONS, as_world
+from .grid import N_ACTIONS
+from .mdp import as_world
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 #: Floats per vector register on the widest CPUs (AVX-512) and per 64-byte cache line:

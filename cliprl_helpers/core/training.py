@@ -28,7 +28,8 @@ import torch
 
 from . import artifacts
 from .dqn import PARAM_NAMES, TRAINER_VERSION, DQNConfig, TrainResult, train_population
-from .mdp import N_ACTIONS, World, as_world
+from .grid import N_ACTIONS
+from .mdp import World, as_world
 from .numerics import trainer_tag
 
 
