@@ -100,7 +100,7 @@ def test_book_build_cannot_show_stale_published_results():
     make = (ROOT / "Makefile").read_text()
     book = re.search(r"^book:.*?\n\n", make, re.S | re.M).group(0)
     assert "cliprl_helpers.repro.reproduce status" in book
-    assert book.index("published status") < book.index("book-chapters")
+    assert book.index("reproduce status") < book.index("book-chapters")
     rule = re.search(r"^\$\(BOOK_EXECUTED\)/%.ipynb:.*$", make, re.M).group(0)
     assert "results/manifest.json" in rule and "$(PKG_STAMP)" in rule
 

@@ -1,4 +1,4 @@
-"""Statistics over trials: a thin, documented layer over ``scipy.stats`` (chapters 5-9).
+"""Statistics over trials: intervals, tests and the tables built from them (``scipy.stats``).
 
 The independent unit is the **trial**: one seed, its base policies, its alignment and every
 method's fine-tuning, all sharing random streams. Comparisons are therefore *paired* within a
@@ -11,8 +11,11 @@ trial, and every interval resamples trials (never runs within a trial).
 * :func:`wilcoxon_p`: the Wilcoxon signed-rank test of the log ratios against 0.
 * :func:`ratio_stats` / :func:`ratio_table`: all of the above for one comparison, with the
   geometric mean, the median ratio and the ratio of means side by side.
-* :func:`claim_reduction` and :func:`claim_growth`: the paper's two claims as rules on those
-  intervals, with "not testable" when the data cannot answer.
+* :func:`holm`, :func:`detectable_ratio`, :func:`correlations`: multiple testing, power and
+  Spearman correlations for the mechanism tables.
+
+The paper's claims as rules on these intervals are :mod:`cliprl_helpers.analysis.claims`; the
+sentences built from them, :mod:`cliprl_helpers.analysis.sentences`.
 
 Censored runs (no convergence within the budget) enter at the budget, so a summary that
 includes them is a *lower bound* on the true mean; tables say how many were censored.

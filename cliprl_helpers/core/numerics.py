@@ -1,4 +1,4 @@
-"""Reference numerics: the same bits on every x86-64 CPU, and a record of how a number was made.
+"""Reference numerics: the same bits on every x86-64 CPU, and the tag of the numeric path.
 
 CPU floating-point kernels differ by machine. MKL picks an AVX2 or AVX-512 code path and
 reduces in a different order on each; ATen (torch's own kernels) is compiled once per CPU
