@@ -6,6 +6,7 @@ can be compared with one reference summary: whatever engine, job count or interr
 produced it, the results must be identical in every column but wall time.
 """
 
+import io
 import json
 import os
 import shutil
@@ -324,3 +325,12 @@ def test_a_run_made_by_other_code_is_not_finished(reference):
     assert runs.check_finished(run) == ""
     run.code = "0" * 64
     assert "another version" in runs.check_finished(run)
+
+
+def test_progress_bars_write_a_line_at_most_every_30_s_into_a_log():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert sweep.progress_interval(io.StringIO()) == sweep.LOG_INTERVAL == 30
+    assert sweep.progress_interval(Terminal()) == 0.1

@@ -31,9 +31,10 @@ from ..core import numerics
 from ..core.artifacts import atomic_write
 from . import codeprint, registry
 from .compare import Comparison, as_text, compare, key_order, split_timing
+from .provenance import provenance_file
 from .published import MANIFEST, RESULTS_DIR, describe, load, manifest, problem, sha256
 from .registry import RESULTS, ROOT, Result, notebook_defaults
-from .sweep import build_parser, plan, provenance_file
+from .sweep import build_parser, plan, progress_interval
 
 
 def work_dir(base: str | Path | None = None) -> Path:
@@ -104,7 +105,8 @@ def recompute_together(names: list[str], work: Path) -> dict[str, pd.DataFrame]:
                for n in names}
     total = sum(map(len, planned.values()))
     try:
-        with tqdm(total=total, desc=" + ".join(names), unit="run") as bar:
+        with tqdm(total=total, desc=" + ".join(names), unit="run",
+                  mininterval=progress_interval()) as bar:
             while True:
                 done = sum((r.dir / "finished.json").is_file()
                            for runs_ in planned.values() for r in runs_)

@@ -63,6 +63,18 @@ RESERVED = {"grid_size", "readings", "n_trials", "seed", "results_csv", "source"
 LOCK = ".sweep.lock"
 
 
+#: Seconds between progress lines when nobody watches a terminal (a log file): a line at most
+#: this often instead of one per refresh.
+LOG_INTERVAL = 30
+
+
+def progress_interval(stream=None) -> float:
+    """tqdm's ``mininterval`` for a progress bar on ``stream`` (default stderr): its usual
+    0.1 s on a terminal, :data:`LOG_INTERVAL` seconds in a file or pipe."""
+    stream = sys.stderr if stream is None else stream
+    return 0.1 if getattr(stream, "isatty", lambda: False)() else LOG_INTERVAL
+
+
 class SweepError(Exception):
     """A bad command line: reported with exit code 2."""
 
@@ -350,7 +362,8 @@ def _run(args, root: Path, out: Path, todo: list[Run]) -> int:
                                      key=f"run-{i}-{spec_name(r.spec) or 'defaults'}-"
                                          f"ch{r.chapter}-grid-{r.params['grid_size']}")
                        for i, r in enumerate(pending)]
-            with tqdm(total=len(futures), desc="sweep", unit="run") as bar:
+            with tqdm(total=len(futures), desc="sweep", unit="run",
+                      mininterval=progress_interval()) as bar:
                 for fut in engine_of.as_completed(futures):
                     try:
                         res = fut.result()
