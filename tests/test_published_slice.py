@@ -9,7 +9,7 @@ import platform
 import pytest
 
 from cliprl_helpers.core import experiment
-from cliprl_helpers.repro import published
+from cliprl_helpers.repro import published, reproduce
 
 TRIALS = 10
 
@@ -18,7 +18,7 @@ TRIALS = 10
                     reason="the reference numerics guarantee the same bits on x86-64 only")
 def test_the_8x8_rows_of_the_headline_sweep_recompute_to_the_bit(tmp_path):
     assert published.published_params("headline")["n_trials"] > TRIALS
-    c = published.reproduce_slice("headline", tmp_path, grid_sizes=[8], trials=TRIALS)
+    c = reproduce.reproduce_slice("headline", tmp_path, grid_sizes=[8], trials=TRIALS)
     print(c.report())
     assert c.rows == len(experiment.METHODS) * 2 * TRIALS  # methods x readings x trials
     assert c.ok, c.report()

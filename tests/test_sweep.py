@@ -22,7 +22,7 @@ import psutil
 import pytest
 
 from cliprl_helpers.core.experiment import METHODS
-from cliprl_helpers.repro import runs, sweep
+from cliprl_helpers.repro import registry, runs, sweep
 
 TINY = ["--grid-sizes", "5", "--trials", "2", "--readings", "as_printed",
         "-p", "weighting", "paper", "top1"]
@@ -111,7 +111,7 @@ def test_specifications_product_and_one_at_a_time():
 
 def test_run_folders_are_named_from_their_parameters(tmp_path):
     args = sweep.build_parser().parse_args([*TINY, "--out", str(tmp_path / "r")])
-    todo = sweep.plan(args, Path(sweep.__file__).resolve().parents[1])
+    todo = sweep.plan(args, registry.ROOT)
     assert sorted(str(r.dir.relative_to(tmp_path / "r")) for r in todo) == \
         ["grid-5", "weighting=top1/grid-5"]
     assert all(r.expected_rows == 1 * 2 * len(METHODS) for r in todo)  # readings x trials x methods
@@ -176,7 +176,7 @@ def test_no_figures_stores_the_notebooks_without_images(reference):
 def test_a_damaged_run_is_not_finished(reference, damage):
     tmp, _, _, _ = reference
     args = sweep.build_parser().parse_args([*TINY, "--out", str(tmp / "runs1")])
-    run = [r for r in sweep.plan(args, Path(sweep.__file__).resolve().parents[1])
+    run = [r for r in sweep.plan(args, registry.ROOT)
            if r.spec][0]
     assert runs.check_finished(run) == ""
     csv = run.dir / "results.csv"
@@ -231,6 +231,7 @@ def test_sigterm_stops_every_process_and_the_sweep_resumes(reference, tmp_path):
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
     assert "Run the same command again to resume" in stderr
+    assert "Traceback" not in stderr, stderr[-3000:]
     def alive():
         out = []
         for pid in family:
@@ -308,7 +309,7 @@ def test_a_failing_run_is_reported_and_never_marked_finished(tmp_path, monkeypat
     blocker.write_text("x")  # the training cache cannot be created under a file
     args = sweep.build_parser().parse_args(["--grid-sizes", "5", "--trials", "1", "--readings",
                                             "as_printed", "--out", str(tmp_path / "runs")])
-    root = Path(sweep.__file__).resolve().parents[1]
+    root = registry.ROOT
     [run] = sweep.plan(args, root)
     run.artifacts = str(blocker / "art")
     monkeypatch.setenv("CLIPRL_ARTIFACTS", run.artifacts)
@@ -321,7 +322,7 @@ def test_a_failing_run_is_reported_and_never_marked_finished(tmp_path, monkeypat
 def test_a_run_made_by_other_code_is_not_finished(reference):
     tmp, _, _, _ = reference
     args = sweep.build_parser().parse_args([*TINY, "--out", str(tmp / "runs1")])
-    run = sweep.plan(args, Path(sweep.__file__).resolve().parents[1])[0]
+    run = sweep.plan(args, registry.ROOT)[0]
     assert runs.check_finished(run) == ""
     run.code = "0" * 64
     assert "another version" in runs.check_finished(run)
