@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cliprl_helpers.core import alignment, dqn, experiment
+from cliprl_helpers.core import alignment, config, dqn, experiment
 from cliprl_helpers.core.config import METHODS, ExperimentConfig
 
 
@@ -45,3 +45,19 @@ def test_a_config_object_and_the_same_keywords_plan_the_same_run(monkeypatch):
         with pytest.raises(ZeroDivisionError):  # stops right after the config is settled
             call()
     assert seen == [(6, "self_consistent"), (6, "self_consistent")]
+
+
+def test_the_ladders_budget_rule_by_hand():
+    # 400,000 x max(1, (n / 25)^2): unchanged up to the paper's largest grid
+    assert [config.finetune_budget(400_000, n, "cells") for n in (8, 25, 35, 50)] == [
+        400_000, 400_000, 784_000, 1_600_000]
+    assert config.finetune_budget(400_000, 50) == 400_000  # "none": the same everywhere
+    assert config.finetune_budget(1_001, 26, "cells") == 1_083  # 1001 x 676 / 625, rounded up
+    with pytest.raises(ValueError, match="unknown budget_growth .area.: allowed are none, cells"):
+        config.finetune_budget(400_000, 50, "area")
+    cfg = config.ExperimentConfig(budget_growth="cells")
+    assert cfg.finetuning_at(35).budget_steps == 784_000
+    assert cfg.finetuning_at(15) == cfg.finetuning  # the paper's sizes: the same config
+    assert config.ExperimentConfig().finetuning_at(50).budget_steps == 400_000
+    with pytest.raises(ValueError, match="budget_growth"):
+        config.ExperimentConfig(budget_growth="linear")

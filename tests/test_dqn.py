@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from cliprl_helpers.core import dqn, tasks
+from cliprl_helpers.core import dqn, mdp, tasks
 
 SMALL = dict(hidden=16, envs_per_agent=8, buffer_size=1024, batch_size=32,
              learning_starts=64, eps_decay_steps=1500, budget_steps=12_000, eval_every=4)
@@ -118,3 +118,20 @@ def test_mismatched_population_raises():
                              progress=False)
 
 
+
+
+def test_greedy_return_curve_goes_with_the_fraction_curve():
+    cfg = dqn.DQNConfig(**SMALL)
+    res = _train([(0, 3), (4, 4)], [5, 6], None, cfg)
+    assert res.return_curve.shape == res.curve.shape
+    assert (res.return_curve[0] == res.initial_return).all()
+    # converged (every start cell optimal) means the optimal return: minus the mean distance
+    for a, goal in enumerate([(0, 3), (4, 4)]):
+        t = mdp.GridWorld(5).table(goal)
+        assert res.curve[-1, a] == 1.0
+        assert res.return_curve[-1, a] == -t.steps_to_success()[t.starts].mean()
+    # the initial value is the greedy return of the initial network
+    init = dqn.init_params(5, cfg.hidden, [5, 6])
+    env = mdp.BatchedTables([mdp.GridWorld(5).table(g) for g in [(0, 3), (4, 4)]], [0, 1], 20)
+    want = env.greedy_return(dqn.greedy_actions(init), torch.tensor([0, 1]))
+    assert res.initial_return.tolist() == want.tolist()

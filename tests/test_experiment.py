@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from cliprl_helpers.core import dqn, experiment
+from cliprl_helpers.core import dqn, experiment, metrics
 
 
 def test_derangement_moves_every_pair_and_is_seeded():
@@ -45,8 +45,25 @@ def test_every_method_runs_in_the_paired_design(grid):
     assert list(t.columns) == [
         "grid_size", "target_reading", "trial", "trial_seed", "method", "weighting", "weights",
         "negative_weights", "top_pick_nearest", "align_own_accuracy", "initial_fraction",
-        "steps_to_converge", "censored", "resolution", "wall_s"]
+        "steps_to_converge", "censored", "resolution", "budget", "initial_return",
+        "steps_to_095", "steps_to_090", "auc_fraction", "auc_return", "final_fraction",
+        "final_return", "wall_s"]
     assert t.grid_size.unique().tolist() == [5] and t.trial_seed.tolist() == [0] * 7 + [1] * 7
+
+
+def test_the_curve_metrics_agree_with_the_trainers_own_numbers(grid):
+    t, res = grid.table, grid.finetune
+    assert (t.budget == 20_000).all()
+    # the curve reaches 1.0 exactly where the trainer stopped the agent, lower thresholds
+    # no later; its first point is the initial value and its last the final one
+    reached = metrics.steps_to(res.curve_steps, res.curve, 1.0, 20_000)
+    assert reached.tolist() == t.steps_to_converge.tolist()
+    assert (t.steps_to_090 <= t.steps_to_095).all()
+    assert (t.steps_to_095 <= t.steps_to_converge).all()
+    assert t.initial_return.tolist() == res.return_curve[0].tolist()
+    assert (t.final_fraction[~t.censored] == 1.0).all()
+    assert ((t.auc_fraction >= t.initial_fraction) | (t.initial_fraction == 1.0)).all()
+    assert (t.auc_fraction <= t.final_fraction).all() or t.censored.any()
 
 
 def test_baselines_weights(grid):

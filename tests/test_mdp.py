@@ -70,3 +70,58 @@ def test_batched_tables_step_for_step_like_the_goal_grid_twin():
         assert torch.equal(s1, s2) and torch.equal(te1, te2) and torch.equal(tr1, tr2)
         u = torch.rand(n_envs)
         assert torch.equal(ours.reset_done(te1 | tr1, u), ref.reset_done(te2 | tr2, u))
+
+
+def _rollout_return(table, greedy, cap):
+    """Mean return of ``greedy`` over the start states, stepping one step at a time."""
+    out = []
+    for s in np.flatnonzero(table.starts):
+        total = 0.0
+        for _ in range(cap):
+            a = int(greedy[s])
+            total += float(table.reward[s, a])
+            if table.terminal[s, a]:
+                break
+            s = int(table.next_state[s, a])
+        out.append(total)
+    return float(np.mean(out))
+
+
+def test_greedy_return_equals_a_step_by_step_rollout():
+    world = mdp.GridWorld(7)
+    goals = [(0, 0), (3, 4), (6, 6)]
+    tables = [world.table(g) for g in goals]
+    env = mdp.BatchedTables(tables, [0, 1, 2], world.max_steps)
+    greedy = torch.randint(0, 4, (6, 49), generator=torch.Generator().manual_seed(1))
+    task = torch.tensor([0, 1, 2, 1, 0, 2])
+    got = env.greedy_return(greedy, task)
+    assert got.dtype == torch.float64
+    want = [_rollout_return(tables[int(k)], greedy[p].numpy(), world.max_steps)
+            for p, k in enumerate(task)]
+    assert got.tolist() == want
+    # an optimal policy's return is minus the mean shortest distance; a policy that never
+    # reaches the goal is capped at -max_steps from every start state
+    t = tables[1]
+    best = torch.as_tensor(t.optimal().argmax(1))[None]
+    assert env.greedy_return(best, torch.tensor([1])).item() == -t.steps_to_success()[
+        t.starts].mean()
+    up = torch.zeros(1, 49, dtype=torch.int64)  # always up: never reaches row 6
+    assert env.greedy_return(up, torch.tensor([2])).item() == -world.max_steps
+
+
+def test_greedy_return_reads_the_tables_rewards_and_terminal_failures():
+    # the three-state chain: "done" (action 2) ends the episode, succeeding only in state 2
+    nxt = np.array([[0, 1, 0, 0], [0, 2, 1, 1], [1, 2, 2, 2]])
+    term = np.zeros((3, 4), bool)
+    term[:, 2] = True
+    success = np.zeros((3, 4), bool)
+    success[2, 2] = True
+    reward = np.where(success, 1.0, -0.25).astype(np.float32)
+    t = mdp.TaskTable(nxt, reward, term, success, np.ones(3, bool))
+    env = mdp.BatchedTables([t], [0], max_steps=5)
+    right_then_done = torch.tensor([[1, 1, 2]])  # 0: -0.25 -0.25 +1, 1: -0.25 +1, 2: +1
+    assert env.greedy_return(right_then_done, torch.tensor([0])).item() == (0.5 + 0.75 + 1) / 3
+    stay = torch.tensor([[3, 3, 3]])  # capped at 5 steps of -0.25 everywhere
+    assert env.greedy_return(stay, torch.tensor([0])).item() == -1.25
+    give_up = torch.tensor([[2, 2, 2]])  # done away from state 2: a failed terminal step
+    assert env.greedy_return(give_up, torch.tensor([0])).item() == (-0.25 - 0.25 + 1) / 3

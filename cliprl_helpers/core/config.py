@@ -38,6 +38,27 @@ POLICY_REPRS = ("weights", "qvalues")
 #: What step 3 of Algorithm 2 compares the projected target instruction with: the projected
 #: base *instructions* (as printed) or the projected base *policies* (what the loss aligns).
 STEP3 = ("instruction", "policy")
+#: How the fine-tuning budget grows with the grid: ``"none"`` (the same budget at every size,
+#: the paper's sizes) or ``"cells"`` (the size ladder's rule, fixed before its runs: past
+#: :data:`BUDGET_REFERENCE_SIZE`, the budget grows with the number of cells).
+BUDGET_GROWTH = ("none", "cells")
+#: The largest grid of the paper: the budget of ``"cells"`` growth is the fixed one up to it.
+BUDGET_REFERENCE_SIZE = 25
+
+
+def finetune_budget(budget_steps: int, size: int, growth: str = "none") -> int:
+    """The fine-tuning budget (env steps per agent) on an ``size x size`` grid.
+
+    ``"cells"``: ``budget_steps x max(1, (size / 25)^2)``, rounded up to a whole step (with
+    the default 400,000: 784,000 at 35, 1,600,000 at 50, unchanged up to 25).
+    """
+    checks.choice("budget_growth", growth, BUDGET_GROWTH)
+    ref = BUDGET_REFERENCE_SIZE
+    if growth == "none" or size <= ref:
+        return int(budget_steps)
+    return -(-int(budget_steps) * size * size // (ref * ref))
+
+
 #: Flat names of nested settings, as notebook parameters name them
 #: (:meth:`ExperimentConfig.from_parameters`): alignment settings ...
 ALIGN_PARAMETERS = {"align_dim": "dim", "align_delta": "delta", "align_epochs": "epochs",
@@ -89,6 +110,9 @@ class ExperimentConfig:
     finetune_config: DQNConfig | None = None
     """DQN hyperparameters of the fine-tuning on the target, the same for every method
     (``None``: ``dqn_config``, as the base policies)."""
+    budget_growth: str = "none"
+    """How the fine-tuning budget grows with the grid, one of :data:`BUDGET_GROWTH`
+    (:func:`finetune_budget`); the base policies keep ``dqn_config``'s budget."""
 
     def __post_init__(self):
         def put(name, value):
@@ -106,6 +130,7 @@ class ExperimentConfig:
         put("temperature", checks.positive_real("temperature", self.temperature))
         checks.choice("policy_repr", self.policy_repr, POLICY_REPRS)
         checks.choice("step3", self.step3, STEP3)
+        checks.choice("budget_growth", self.budget_growth, BUDGET_GROWTH)
         for name, cls in (("dqn_config", DQNConfig), ("align_config", AlignConfig),
                           ("finetune_config", DQNConfig)):
             value = getattr(self, name)
@@ -133,6 +158,14 @@ class ExperimentConfig:
     def finetuning(self) -> DQNConfig:
         """The DQN hyperparameters of fine-tuning (``finetune_config`` or ``dqn_config``)."""
         return self.finetune_config or self.dqn_config
+
+    def finetuning_at(self, size: int) -> DQNConfig:
+        """The fine-tuning hyperparameters on an ``size x size`` grid: :attr:`finetuning`
+        with its budget grown by :attr:`budget_growth`."""
+        cfg = self.finetuning
+        budget = finetune_budget(cfg.budget_steps, size, self.budget_growth)
+        return cfg if budget == cfg.budget_steps else dataclasses.replace(
+            cfg, budget_steps=budget)
 
     @classmethod
     def from_parameters(cls, lr_factor: float = 1.0, **parameters) -> ExperimentConfig:

@@ -161,11 +161,15 @@ def optimal_fraction(params: dict[str, torch.Tensor], masks: torch.Tensor,
 
 class _Evaluator:
     """The exact convergence metric with reused work buffers (the Q table of every agent):
-    greedy action per cell, checked against the optimal-action masks."""
+    greedy action per cell, checked against the optimal-action masks; with the agents'
+    tables (``env``, ``task``) also the greedy return
+    (:meth:`~cliprl_helpers.core.mdp.BatchedTables.greedy_return`)."""
 
-    def __init__(self, params, masks, non_goal):
+    def __init__(self, params, masks, non_goal, env: BatchedTables | None = None,
+                 task: torch.Tensor | None = None):
         P, n2, _ = params["W1"].shape
         self.params, self.masks, self.non_goal = params, masks, non_goal
+        self.env, self.task = env, task
         self.n_non_goal = non_goal.sum(-1).to(torch.float64)
         self.q = torch.empty(P, n2, N_ACTIONS)
 
@@ -174,9 +178,16 @@ class _Evaluator:
         return q_table_unchecked(self.params, out=self.q)
 
     def __call__(self) -> torch.Tensor:
-        greedy = self.table().argmax(-1, keepdim=True)
-        ok = torch.gather(self.masks, 2, greedy).squeeze(-1) & self.non_goal
+        return self._fraction(self.table().argmax(-1))
+
+    def _fraction(self, greedy: torch.Tensor) -> torch.Tensor:
+        ok = torch.gather(self.masks, 2, greedy.unsqueeze(-1)).squeeze(-1) & self.non_goal
         return ok.sum(-1).to(torch.float64) / self.n_non_goal
+
+    def with_return(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(fraction, greedy return)`` of every agent, each ``(P,)`` float64."""
+        greedy = self.table().argmax(-1)
+        return self._fraction(greedy), self.env.greedy_return(greedy, self.task)
 
 
 class _Population:
@@ -237,7 +248,8 @@ class _Population:
         self.grads = Nets(torch.zeros_like(flat), self.nets.n_cells, self.nets.hidden)
         if self.opt is None:
             self.opt = FlatAdam(flat, self.cfg.learning_rate)
-        self.evaluate = _Evaluator(self.nets.params, self.masks, self.non_goal)
+        self.evaluate = _Evaluator(self.nets.params, self.masks, self.non_goal, self.env,
+                                   self.task)
         self.buf_offsets = torch.arange(self.n_agents).unsqueeze(1) * self.cfg.buffer_size
 
     def act_and_store(self, it: int, eps: float) -> None:
@@ -313,6 +325,10 @@ class TrainResult:
         curve_steps: ``(T,)`` env steps per agent at each evaluation.
         curve: ``(T, P)`` optimal-cell fraction at each evaluation.
         initial_fraction: ``(P,)`` optimal-cell fraction before any training.
+        return_curve: ``(T, P)`` greedy return at each evaluation: the mean return of the
+            greedy policy over the start states, episodes capped as in training
+            (:meth:`~cliprl_helpers.core.mdp.BatchedTables.greedy_return`).
+        initial_return: ``(P,)`` greedy return before any training.
         wall_s: wall-clock seconds of the whole population run.
         env_steps: env steps taken by the population (agents x envs x iterations, counting
             only agents still training).
@@ -325,6 +341,8 @@ class TrainResult:
     curve_steps: np.ndarray
     curve: np.ndarray
     initial_fraction: np.ndarray
+    return_curve: np.ndarray
+    initial_return: np.ndarray
     wall_s: float
     env_steps: int
     config: DQNConfig = field(default_factory=DQNConfig)
@@ -376,15 +394,16 @@ def train_population(world: World | int, goals, seeds, config: DQNConfig | None 
         params = init_params(world, cfg.hidden, seeds)
     pop = _Population(world, goals, seeds, params, cfg)
 
-    frac0 = pop.evaluate()
+    frac0, ret0 = pop.evaluate.with_return()
     last_frac = frac0.numpy().copy()  # (P_all,) latest fraction of every agent
+    last_ret = ret0.numpy().copy()  # (P_all,) and its latest greedy return
     steps_to = np.full(P_all, cfg.budget_steps, dtype=np.int64)
     conv_wall = np.full(P_all, np.nan)
     done0 = (frac0 >= cfg.threshold).numpy()
     steps_to[done0], conv_wall[done0] = 0, 0.0
     final = {k: v.clone() for k, v in pop.online.items()}  # converged agents land here
     pop.compact(torch.as_tensor(~done0))
-    curve_steps, curve = [0], [last_frac.copy()]
+    curve_steps, curve, return_curve = [0], [last_frac.copy()], [last_ret.copy()]
 
     n_iters = math.ceil(cfg.budget_steps / E)
     env_steps = 0
@@ -404,8 +423,9 @@ def train_population(world: World | int, goals, seeds, config: DQNConfig | None 
             pop.learn(it)
         # --- evaluate the greedy policy exactly; freeze and drop converged agents ------
         if (it + 1) % cfg.eval_every == 0:
-            frac = pop.evaluate()
+            frac, ret = pop.evaluate.with_return()
             last_frac[pop.ids.numpy()] = frac.numpy()
+            last_ret[pop.ids.numpy()] = ret.numpy()
             newly = pop.active & (frac >= cfg.threshold)
             if bool(newly.any()):
                 ids = pop.ids[newly]
@@ -418,6 +438,7 @@ def train_population(world: World | int, goals, seeds, config: DQNConfig | None 
                     pop.compact(pop.active)
             curve_steps.append((it + 1) * E)
             curve.append(last_frac.copy())
+            return_curve.append(last_ret.copy())
             bar.set_postfix(converged=f"{int(np.sum(steps_to < cfg.budget_steps))}/{P_all}",
                             refresh=False)
         bar.update(E)
@@ -431,4 +452,5 @@ def train_population(world: World | int, goals, seeds, config: DQNConfig | None 
         params=final, steps_to_converge=steps_to, censored=censored,
         converge_wall_s=conv_wall, curve_steps=np.asarray(curve_steps),
         curve=np.stack(curve), initial_fraction=frac0.numpy().copy(),
+        return_curve=np.stack(return_curve), initial_return=ret0.numpy().copy(),
         wall_s=time.perf_counter() - t0, env_steps=env_steps, config=cfg)

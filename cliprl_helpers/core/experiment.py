@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import artifacts, checks
+from . import artifacts, checks, metrics
 from .alignment import AlignConfig, Alignment, init_alignment, train_alignment
 from .base_policies import BasePolicies, agent_seed, train_base_policies
 from .config import (  # noqa: F401  (re-exported: experiment.METHODS, ...)
@@ -57,7 +57,8 @@ from .transfer import (
 WEIGHTED_METHODS = ("algorithm1", "algorithm2", "algorithm2_shuffled")
 COLUMNS = ["grid_size", "target_reading", "trial", "trial_seed", "method", "weighting",
            "weights", "negative_weights", "top_pick_nearest", "align_own_accuracy",
-           "initial_fraction", "steps_to_converge", "censored", "resolution", "wall_s"]
+           "initial_fraction", "steps_to_converge", "censored", "resolution", "budget",
+           *metrics.COLUMNS, "wall_s"]
 
 
 @dataclass
@@ -254,7 +255,8 @@ def plan_grid(size: int, config: ExperimentConfig | None = None, *,
     params = {k: torch.stack([inits[m][k] for m in methods], dim=1).flatten(0, 1)
               for k in PARAM_NAMES}
     seeds = [agent_seed(s, "target", 0) for s in trial_seeds for _ in methods]
-    job = Job(ts.world, [ts.target_goal] * (n_trials * M), seeds, params, cfg.finetuning,
+    job = Job(ts.world, [ts.target_goal] * (n_trials * M), seeds, params,
+              cfg.finetuning_at(grid_side(ts.world)),
               label=f"finetune-{ts.reading}")
     top_nearest = {m: (np.full(n_trials, np.nan) if m in ("scratch", "uniform") else
                        (weights[m].argmax(1) == nearest).astype(float)) for m in methods}
@@ -291,6 +293,9 @@ def finish_grid(plan: GridPlan, res: TrainResult) -> GridResult:
     """The :class:`GridResult` of a plan whose fine-tuning population gave ``res``."""
     ts, methods, weights, negative = plan.tasks, plan.methods, plan.weights, plan.negative
     weighting, M = plan.weighting, len(plan.methods)
+    cfg = res.config
+    curve = metrics.curve_metrics(res.curve_steps, res.curve, res.return_curve,
+                                  cfg.budget_steps, cfg.threshold)
     rows = []
     for t, s in enumerate(plan.trial_seeds):
         for j, m in enumerate(methods):
@@ -307,7 +312,9 @@ def finish_grid(plan: GridPlan, res: TrainResult) -> GridResult:
                          "initial_fraction": float(res.initial_fraction[a]),
                          "steps_to_converge": int(res.steps_to_converge[a]),
                          "censored": bool(res.censored[a]),
-                         "resolution": res.config.eval_every * res.config.envs_per_agent,
+                         "resolution": cfg.eval_every * cfg.envs_per_agent,
+                         "budget": cfg.budget_steps,
+                         **{k: float(v[a]) for k, v in curve.items()},
                          "wall_s": float(res.converge_wall_s[a])})
     return GridResult(table=pd.DataFrame(rows, columns=COLUMNS), tasks=ts, bases=plan.bases,
                       alignments=plan.alignments, align_losses=plan.align_losses,

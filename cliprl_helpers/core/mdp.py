@@ -200,6 +200,11 @@ class BatchedTables:
         self.start_states = torch.as_tensor(np.stack(
             [np.pad(s, (0, width - len(s)), mode="edge") for s in starts]))  # (K, width)
         self.n_starts = torch.as_tensor(np.array([len(s) for s in starts], dtype=np.int64))
+        # what the greedy return reads: rewards (float64: sums of integers stay exact) and
+        # which states an episode starts in, per task
+        self.reward = torch.as_tensor(np.stack([t.reward for t in tables]).reshape(-1),
+                                      dtype=torch.float64)
+        self.is_start = torch.as_tensor(np.stack([t.starts for t in tables]))  # (K, S)
         self._bind()
         self.cells = torch.zeros(self.num_envs, dtype=torch.int64)
         self.t = torch.zeros(self.num_envs, dtype=torch.int64)
@@ -215,6 +220,40 @@ class BatchedTables:
         of each env's task, in index order."""
         i = torch.minimum((u * self._n_starts).long(), self._n_starts - 1)
         return self.start_states[self.task, i]
+
+    def greedy_return(self, greedy: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
+        """Mean return of a greedy policy over the start states of its task: ``(P,)`` float64.
+
+        Args:
+            greedy: ``(P, S)`` the action of each of ``P`` policies in every state.
+            task: ``(P,)`` which table each policy acts in.
+
+        An episode from each start state follows the policy until a terminal step or the
+        episode cap, as in training (on a goal grid: minus the steps taken, ``-max_steps``
+        for a start state the policy never leads to the goal). Computed exactly, without
+        stepping ``max_steps`` times: the policy's successor map and the return of ``2^k``
+        steps are doubled (binary lifting), ``log2(max_steps)`` gathers; a terminal step
+        leads to an absorbing state with reward 0. Rewards add elementwise in a fixed order
+        (on a goal grid they are integers), so every CPU gets the same bits.
+        """
+        P, S = greedy.shape
+        flat = (task.unsqueeze(1) * S + torch.arange(S)) * N_ACTIONS + greedy  # (P, S)
+        sink = torch.full((P, 1), S, dtype=torch.int64)
+        succ = torch.cat((torch.where(self.terminal[flat], S, self.next[flat]), sink), 1)
+        gain = torch.cat((self.reward[flat], torch.zeros(P, 1, dtype=torch.float64)), 1)
+        at = torch.arange(S + 1).expand(P, S + 1)
+        total = torch.zeros(P, S + 1, dtype=torch.float64)
+        steps = self.max_steps
+        while steps:  # succ, gain: 2^k steps; ``at`` has walked the low bits of max_steps
+            if steps & 1:
+                total = total + gain.gather(1, at)
+                at = succ.gather(1, at)
+            steps >>= 1
+            if steps:
+                gain = gain + gain.gather(1, succ)
+                succ = succ.gather(1, succ)
+        starts = self.is_start[task]
+        return (total[:, :S] * starts).sum(1) / starts.sum(1)
 
     def reset(self, u: torch.Tensor) -> torch.Tensor:
         """Reset every env from uniforms ``u`` ``(N,)``; returns the states ``(N,)``."""

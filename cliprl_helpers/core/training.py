@@ -71,12 +71,18 @@ class Job:
         for k in PARAM_NAMES:
             h.update(self.params[k].detach().to(torch.float32).contiguous().numpy().tobytes())
         return artifacts.cache_key({"kind": "population", "trainer_version": TRAINER_VERSION,
+                                    "curves": list(CURVES),
                                     "size": self.world.key(), "goals": self.goals,
                                     "seeds": self.seeds, "dqn": self.config.to_dict(),
                                     "init_sha256": h.hexdigest()}, trainer_tag())
 
     def name(self) -> str:
         return f"train-{self.label}-{self.world.slug}-{self.key()}"
+
+
+#: What a cached population records per evaluation (part of its key: a cache made before a
+#: curve was recorded is not found, rather than found without it).
+CURVES = ("optimal_fraction", "greedy_return")
 
 
 def param_shapes(P: int, world: World, hidden: int) -> dict[str, tuple[int, ...]]:
@@ -124,6 +130,8 @@ def split(result: TrainResult, agents) -> TrainResult:
         curve_steps=result.curve_steps[:last + 1].copy(),
         curve=result.curve[:last + 1, agents].copy(),
         initial_fraction=result.initial_fraction[agents].copy(),
+        return_curve=result.return_curve[:last + 1, agents].copy(),
+        initial_return=result.initial_return[agents].copy(),
         wall_s=result.wall_s, env_steps=env_steps, config=result.config)
 
 
@@ -134,7 +142,9 @@ def _save(directory: Path, job: Job, res: TrainResult) -> None:
                "converge_wall_s": torch.as_tensor(res.converge_wall_s, dtype=torch.float64),
                "curve_steps": torch.as_tensor(res.curve_steps, dtype=torch.int64),
                "curve": torch.as_tensor(res.curve, dtype=torch.float64),
-               "initial_fraction": torch.as_tensor(res.initial_fraction, dtype=torch.float64)}
+               "initial_fraction": torch.as_tensor(res.initial_fraction, dtype=torch.float64),
+               "return_curve": torch.as_tensor(res.return_curve, dtype=torch.float64),
+               "initial_return": torch.as_tensor(res.initial_return, dtype=torch.float64)}
     artifacts.save(directory, job.name(), tensors,
                    {"key": job.key(), "wall_s": res.wall_s, "env_steps": res.env_steps,
                     "agents": len(job.goals)})
@@ -152,12 +162,14 @@ def _load(directory: Path, job: Job) -> TrainResult | None:
     else:
         P = len(job.goals)
         problem = shape_problem(t, P, job.world, job.config.hidden)
-        for k in ("steps_to_converge", "censored", "initial_fraction", "converge_wall_s"):
+        for k in ("steps_to_converge", "censored", "initial_fraction", "initial_return",
+                  "converge_wall_s"):
             if not problem and (k not in t or tuple(t[k].shape) != (P,)):
                 problem = f"{k} is missing or not of shape ({P},)"
-        if not problem and ("curve" not in t or "curve_steps" not in t
-                            or tuple(t["curve"].shape) != (len(t["curve_steps"]), P)):
-            problem = "the learning curve is missing or has the wrong shape"
+        if not problem and ("curve_steps" not in t or any(
+                k not in t or tuple(t[k].shape) != (len(t["curve_steps"]), P)
+                for k in ("curve", "return_curve"))):
+            problem = "a learning curve is missing or has the wrong shape"
         if not problem and meta.get("key") != job.key():
             problem = "it was made from other inputs"
         if not problem and not all(bool(torch.isfinite(t[k]).all()) for k in PARAM_NAMES):
@@ -171,6 +183,7 @@ def _load(directory: Path, job: Job) -> TrainResult | None:
         steps_to_converge=t["steps_to_converge"].numpy(), censored=t["censored"].numpy(),
         converge_wall_s=t["converge_wall_s"].numpy(), curve_steps=t["curve_steps"].numpy(),
         curve=t["curve"].numpy(), initial_fraction=t["initial_fraction"].numpy(),
+        return_curve=t["return_curve"].numpy(), initial_return=t["initial_return"].numpy(),
         wall_s=float(meta["wall_s"]), env_steps=int(meta["env_steps"]), config=job.config)
 
 

@@ -240,7 +240,7 @@ def plan(args: argparse.Namespace, root: Path) -> list[Run]:
                 rows = None
                 if ch == "05":
                     params["readings"] = readings
-                    rows = len(readings) * args.trials * len(METHODS)
+                    rows = len(readings) * args.trials * len(params.get("methods") or METHODS)
                 elif ch == "07":  # both layouts, every object held out, every method
 
                     rows = len(LAYOUTS) * len(layout("by_colour", n)) * args.trials * \
