@@ -1,0 +1,197 @@
+"""Claim 2 on the size ladder: the pre-registered trend test and its decomposition.
+
+The plan (``book/size_ladder_plan.md``, committed before any ladder run) fixes:
+
+* the **primary test**: a trial-level regression of the log ratio (steps to threshold,
+  Algorithm 2 / Algorithm 1, the resolution added to both) on log grid size over the sizes
+  ``>= 10``, with a BCa interval that resamples trials (a trial's runs at every size move
+  together: ``scipy.stats.bootstrap`` with ``paired=True``);
+* the **decision rule**: holds if the slope's upper bound is below 0, contradicted if its
+  lower bound is above 0, not shown otherwise;
+* the **decomposition**: the same regression for Algorithm 1 / scratch and Algorithm 2 /
+  scratch, which says which method moved.
+
+Every trial runs at every size (a balanced design), so the pooled least-squares slope over
+(trial, size) points equals the slope of the per-size means on log size
+(:func:`~cliprl_helpers.analysis.stats.slope_log_ratio`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import libm
+from .claims import Verdict
+from .ratios import resolution_of
+from .stats import LEVEL, bca_interval, interval_text, log_t_interval, slope_log_ratio
+
+#: The smallest grid size of the primary test (the plan: sizes >= 10).
+PRIMARY_MIN_SIZE = 10
+#: The comparisons of the trend test: the primary ratio and its decomposition.
+TRENDS = {"Algorithm 2 / Algorithm 1": ("algorithm2", "algorithm1"),
+          "Algorithm 1 / scratch": ("algorithm1", "scratch"),
+          "Algorithm 2 / scratch": ("algorithm2", "scratch")}
+
+
+def log_ratio_matrix(table: pd.DataFrame, num: str, den: str, resolution: int,
+                     column: str = "steps_to_converge") -> pd.DataFrame:
+    """Per-trial log ratios ``log((num + resolution) / (den + resolution))`` as a
+    ``(trial x grid size)`` frame of one reading's rows.
+
+    ``ValueError`` when a trial is missing at a size (the regression needs every trial at
+    every size) or a method is missing.
+    """
+    for m in (num, den):
+        if m not in set(table.method):
+            raise ValueError(f"method {m!r} is not in the table: it has "
+                             f"{', '.join(sorted(set(table.method)))}")
+    if table.target_reading.nunique() != 1:
+        raise ValueError("give the rows of one target reading")
+    wide = table.pivot_table(index=["trial", "grid_size"], columns="method", values=column,
+                             aggfunc="first")
+    logs = libm.log((wide[num].to_numpy(float) + resolution)
+                    / (wide[den].to_numpy(float) + resolution))
+    out = pd.Series(logs, index=wide.index).unstack("grid_size")
+    missing = out.isna().sum()
+    if missing.any():
+        bad = {int(n): int(k) for n, k in missing.items() if k}
+        raise ValueError(f"trials missing at grid size(s) {bad} (size: trials missing): the "
+                         f"trend test needs every trial at every size")
+    return out
+
+
+def trend(logs: pd.DataFrame, sizes=None, level: float = LEVEL, seed: int = 0) -> dict:
+    """The slope of the log ratio on log size over ``sizes`` (default: every column of
+    ``logs``, a :func:`log_ratio_matrix`), its BCa interval resampling trials, and the fitted
+    ratio at the smallest and the largest size."""
+    sizes = sorted(logs.columns if sizes is None else sizes)
+    cols = [logs[n].to_numpy(float) for n in sizes]
+    slope = slope_log_ratio(sizes, cols)
+    lo, hi = bca_interval(cols, lambda *g, axis=-1: slope_log_ratio(sizes, g, axis),
+                          paired=True, level=level, seed=seed, vectorized=True)
+    x = libm.log(np.asarray(sizes, float))
+    centre = float(np.mean([c.mean() for c in cols]))
+    fitted = [float(libm.exp(np.array(centre + slope * (xi - x.mean())))) for xi in x[[0, -1]]]
+    return {"sizes": sizes, "trials": len(logs), "slope": slope, "lo": lo, "hi": hi,
+            "fitted_first": fitted[0], "fitted_last": fitted[1]}
+
+
+def decide(fit: dict) -> str:
+    """The plan's decision rule on a slope's interval."""
+    if fit["hi"] < 0:
+        return "holds"
+    if fit["lo"] > 0:
+        return "contradicted"
+    return "not shown"
+
+
+def _moved(name: str, fit: dict) -> str:
+    what = name.split(" / ")[0]
+    if fit["hi"] < 0:
+        return f"{what} gained on scratch"
+    if fit["lo"] > 0:
+        return f"{what} lost ground to scratch"
+    return f"{what} did not move against scratch"
+
+
+def growth_verdict(table: pd.DataFrame, resolution: int, min_size: int = PRIMARY_MIN_SIZE,
+                   level: float = LEVEL, seed: int = 0) -> tuple[Verdict, dict]:
+    """Claim 2 by the plan's rule for one reading's rows: ``(verdict, fits)``, ``fits`` the
+    :func:`trend` of each of :data:`TRENDS` over the sizes ``>= min_size``.
+
+    The label says the direction and size of the effect (the fitted ratio at the smallest and
+    the largest size), and which method moved (the decomposition).
+    """
+    fits = {}
+    for name, (num, den) in TRENDS.items():
+        logs = log_ratio_matrix(table, num, den, resolution)
+        sizes = [n for n in logs.columns if n >= min_size]
+        if len(sizes) < 3 or len(logs) < 2:
+            return Verdict("not testable", f"needs 3 grid sizes >= {min_size} and 2 trials, "
+                                           f"got sizes {sizes} and {len(logs)} trials",
+                           f"{len(sizes)} grid sizes"), fits
+        fits[name] = trend(logs, sizes, level, seed)
+    main = fits["Algorithm 2 / Algorithm 1"]
+    status = decide(main)
+    n0, n1 = main["sizes"][0], main["sizes"][-1]
+    way = "falls" if main["slope"] < 0 else "rises"
+    effect = (f"the ratio {way} with size: fitted {main['fitted_first']:.2f} at {n0}x{n0}, "
+              f"{main['fitted_last']:.2f} at {n1}x{n1}; "
+              + ", ".join(_moved(k, fits[k]) for k in list(TRENDS)[1:]))
+    span = f"slope {main['slope']:+.2f} {interval_text(main['lo'], main['hi'])}"
+    bound = (f"slope hi {main['hi']:+.2f} < 0" if status == "holds" else
+             f"slope lo {main['lo']:+.2f} > 0" if status == "contradicted" else
+             f"slope lo {main['lo']:+.2f} <= 0 <= hi {main['hi']:+.2f}")
+    return Verdict(status, span, bound, effect), fits
+
+
+def trend_table(table: pd.DataFrame, resolution: int, level: float = LEVEL,
+                seed: int = 0) -> pd.DataFrame:
+    """Per reading: the primary test (sizes >= 10), the same over every size (secondary),
+    and the decomposition, one row each."""
+    rows = []
+    for reading, sub in table.groupby("target_reading", sort=False):
+        verdict, fits = growth_verdict(sub, resolution, level=level, seed=seed)
+        every = trend(log_ratio_matrix(sub, "algorithm2", "algorithm1", resolution),
+                      level=level, seed=seed)
+        named = [("primary: Algorithm 2 / Algorithm 1, sizes >= 10",
+                  fits["Algorithm 2 / Algorithm 1"], verdict.status),
+                 ("secondary: Algorithm 2 / Algorithm 1, every size", every, decide(every))]
+        named += [(f"decomposition: {k}, sizes >= 10", fits[k], "") for k in list(TRENDS)[1:]]
+        for what, fit, label in named:
+            n0, n1 = fit["sizes"][0], fit["sizes"][-1]
+            rows.append({"reading": reading, "regression": what, "trials": fit["trials"],
+                         "slope": round(fit["slope"], 3),
+                         "95% CI (BCa)": interval_text(fit["lo"], fit["hi"]),
+                         "fitted ratio at smallest": round(fit["fitted_first"], 2),
+                         "fitted ratio at largest": round(fit["fitted_last"], 2),
+                         "sizes": f"{n0}..{n1}", "label": label,
+                         "lo": fit["lo"], "hi": fit["hi"]})
+    return pd.DataFrame(rows)
+
+
+#: The standard transfer metrics (Taylor and Stone, 2009) as ratios of one method to
+#: another, per trial: ``(name, column, sign, better)``. ``sign`` -1 turns a return (minus
+#: the mean episode length on a goal grid) into the episode length; ``better`` says which
+#: side of 1 favours the numerator. Steps get the resolution added, as everywhere.
+METRICS = (
+    ("time to 1.0 (the paper's)", "steps_to_converge", 1, "lower"),
+    ("time to 0.95", "steps_to_095", 1, "lower"),
+    ("time to 0.9", "steps_to_090", 1, "lower"),
+    ("jumpstart: optimal fraction", "initial_fraction", 1, "higher"),
+    ("jumpstart: episode length", "initial_return", -1, "lower"),
+    ("area under the curve: optimal fraction", "auc_fraction", 1, "higher"),
+    ("area under the curve: episode length", "auc_return", -1, "lower"),
+    ("final optimal fraction", "final_fraction", 1, "higher"),
+    ("final episode length", "final_return", -1, "lower"),
+)
+STEP_COLUMNS = ("steps_to_converge", "steps_to_095", "steps_to_090")
+
+
+def metric_ratios(table: pd.DataFrame, num: str = "algorithm2", den: str = "algorithm1",
+                  by=("target_reading", "grid_size"), level: float = LEVEL) -> pd.DataFrame:
+    """Every metric of :data:`METRICS` as the geometric-mean ratio ``num / den`` over trials,
+    with its t-interval (trial as the unit), per group of ``by``; ``answer`` says whether
+    ``num`` is better, worse, or not shown to differ by that metric."""
+    resolution = resolution_of(table)
+    rows = []
+    for key, g in table.groupby(list(by), sort=True):
+        wide = g.set_index(["trial", "method"])[[c for _, c, _, _ in METRICS]].unstack()
+        for name, col, sign, better in METRICS:
+            a, b = (sign * wide[col][m].to_numpy(float) for m in (num, den))
+            if col in STEP_COLUMNS:
+                a, b = a + resolution, b + resolution
+            ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
+            gm, lo, hi = log_t_interval(a[ok] / b[ok], level) if ok.sum() else (np.nan,) * 3
+            if not ok.any():
+                answer = "not measured"
+            elif hi < 1 or lo > 1:
+                answer = "better" if (hi < 1) == (better == "lower") else "worse"
+            else:
+                answer = "not shown"
+            rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
+                         "metric": name, "better": better, "trials": int(ok.sum()),
+                         "geo-mean ratio": gm, "lo": lo, "hi": hi,
+                         "95% CI": interval_text(lo, hi), "answer": answer})
+    return pd.DataFrame(rows)

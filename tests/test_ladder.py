@@ -1,0 +1,110 @@
+"""Claim 2 on the size ladder (ladder.py): the trend test, its rule and the metric ratios."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cliprl_helpers.analysis import ladder, stats
+
+SIZES = (8, 10, 20, 40)
+
+
+def _table(alg2_slope: float, alg1_slope: float = 0.0, trials: int = 12, trial_sd=0.0,
+           noise_sd=0.05, seed=0):
+    """Steps with log(algorithm / scratch) = slope x log(n / 10) + trial effect + noise."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    effect = rng.normal(0, trial_sd, trials)
+    for t in range(trials):
+        for n in SIZES:
+            x = np.log(n / 10)
+            steps = {"scratch": 1000.0,
+                     "algorithm1": 1000.0 * np.exp(alg1_slope * x + rng.normal(0, noise_sd)),
+                     "algorithm2": 1000.0 * np.exp(alg2_slope * x + effect[t]
+                                                   + rng.normal(0, noise_sd))}
+            rows += [{"target_reading": "as_printed", "grid_size": n, "trial": t, "method": m,
+                      "steps_to_converge": v, "resolution": 0} for m, v in steps.items()]
+    return pd.DataFrame(rows)
+
+
+def test_the_slope_is_least_squares_over_every_trial_and_size():
+    table = _table(-0.5)
+    logs = ladder.log_ratio_matrix(table, "algorithm2", "algorithm1", 0)
+    assert logs.shape == (12, 4)
+    sizes = [10, 20, 40]
+    fit = ladder.trend(logs, sizes)
+    x = np.repeat(np.log(sizes), 12)
+    y = np.concatenate([logs[n].to_numpy() for n in sizes])
+    slope, intercept = np.polyfit(x, y, 1)
+    assert fit["slope"] == pytest.approx(slope, abs=1e-12)
+    assert fit["fitted_first"] == pytest.approx(np.exp(intercept + slope * np.log(10)))
+    assert fit["fitted_last"] == pytest.approx(np.exp(intercept + slope * np.log(40)))
+    assert fit["lo"] < slope < fit["hi"] and fit["hi"] < 0
+    assert fit["sizes"] == sizes and fit["trials"] == 12
+
+
+def test_the_interval_resamples_whole_trials():
+    # large trial effects shared across sizes cancel in a slope: resampling trials (paired)
+    # sees that, resampling each size on its own does not
+    table = _table(-0.3, trial_sd=1.0, noise_sd=0.02)
+    logs = ladder.log_ratio_matrix(table, "algorithm2", "algorithm1", 0)
+    fit = ladder.trend(logs, [10, 20, 40])
+    cols = [logs[n].to_numpy() for n in (10, 20, 40)]
+    lo, hi = stats.bca_interval(cols, lambda *g, axis=-1: stats.slope_log_ratio(
+        [10, 20, 40], g, axis), paired=False, vectorized=True)
+    assert fit["hi"] - fit["lo"] < 0.1 < hi - lo
+
+
+@pytest.mark.parametrize("slope,status", [(-0.5, "holds"), (0.5, "contradicted"),
+                                          (0.0, "not shown")])
+def test_the_plans_decision_rule(slope, status):
+    verdict, fits = ladder.growth_verdict(_table(slope, noise_sd=0.3), 0)
+    assert verdict.status == status == ladder.decide(fits["Algorithm 2 / Algorithm 1"])
+    assert list(fits) == list(ladder.TRENDS)
+    # the primary test leaves out the sizes below 10
+    assert fits["Algorithm 2 / Algorithm 1"]["sizes"] == [10, 20, 40]
+
+
+def test_the_label_says_which_method_moved():
+    # algorithm 1 gets worse against scratch, algorithm 2 does not move: the ratio falls
+    verdict, fits = ladder.growth_verdict(_table(0.0, alg1_slope=0.6), 0)
+    assert verdict.status == "holds"
+    assert "Algorithm 1 lost ground to scratch" in verdict.label
+    assert "Algorithm 2 did not move against scratch" in verdict.label
+    assert "fitted 1.00 at 10x10" not in verdict.label and "at 40x40" in verdict.label
+
+
+def test_a_missing_trial_or_method_is_refused():
+    table = _table(-0.5)
+    with pytest.raises(ValueError, match=r"trials missing at grid size\(s\) \{40: 1\}"):
+        ladder.log_ratio_matrix(table.drop(table[(table.trial == 3) & (table.grid_size == 40)
+                                                 & (table.method == "algorithm2")].index),
+                                "algorithm2", "algorithm1", 0)
+    with pytest.raises(ValueError, match="method 'oracle' is not in the table"):
+        ladder.log_ratio_matrix(table, "oracle", "scratch", 0)
+    few = table[table.grid_size.isin([8, 10, 20])]
+    assert ladder.growth_verdict(few, 0)[0].status == "not testable"
+
+
+def test_metric_ratios_by_hand():
+    rows = []
+    for t, (s2, s1, f2, f1, r2, r1) in enumerate([(100, 300, 0.8, 0.4, -10, -20),
+                                                  (200, 600, 0.9, 0.45, -12, -24)]):
+        for m, s, f, r in (("algorithm2", s2, f2, r2), ("algorithm1", s1, f1, r1)):
+            rows.append({"target_reading": "as_printed", "grid_size": 10, "trial": t,
+                         "method": m, "resolution": 28, "steps_to_converge": s,
+                         "steps_to_095": s, "steps_to_090": np.nan, "initial_fraction": f,
+                         "initial_return": r, "auc_fraction": f, "auc_return": r,
+                         "final_fraction": 1.0, "final_return": -5.0})
+    got = ladder.metric_ratios(pd.DataFrame(rows)).set_index("metric")
+    assert list(got.index) == [name for name, *_ in ladder.METRICS]
+    # steps: (100 + 28) / (300 + 28) and (200 + 28) / (600 + 28), geometric mean
+    want = np.sqrt(128 / 328 * 228 / 628)
+    assert got.loc["time to 1.0 (the paper's)", "geo-mean ratio"] == pytest.approx(want)
+    assert got.loc["jumpstart: optimal fraction", "geo-mean ratio"] == pytest.approx(2.0)
+    # every ratio exactly 2: the interval is the point (stats.log_t_interval), above 1
+    assert got.loc["jumpstart: optimal fraction", "answer"] == "better"
+    assert got.loc["jumpstart: episode length", "geo-mean ratio"] == pytest.approx(0.5)
+    assert got.loc["time to 0.9", "answer"] == "not measured"
+    assert got.loc["final optimal fraction", "geo-mean ratio"] == 1.0
+    assert got.loc["time to 1.0 (the paper's)", "better"] == "lower"
