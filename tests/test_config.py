@@ -49,15 +49,17 @@ def test_a_config_object_and_the_same_keywords_plan_the_same_run(monkeypatch):
 
 def test_the_ladders_budget_rule_by_hand():
     # 400,000 x max(1, (n / 25)^2): unchanged up to the paper's largest grid
-    assert [config.finetune_budget(400_000, n, "cells") for n in (8, 25, 35, 50)] == [
+    assert [config.grown_budget(400_000, n, "cells") for n in (8, 25, 35, 50)] == [
         400_000, 400_000, 784_000, 1_600_000]
-    assert config.finetune_budget(400_000, 50) == 400_000  # "none": the same everywhere
-    assert config.finetune_budget(1_001, 26, "cells") == 1_083  # 1001 x 676 / 625, rounded up
+    assert config.grown_budget(400_000, 50) == 400_000  # "none": the same everywhere
+    assert config.grown_budget(1_001, 26, "cells") == 1_083  # 1001 x 676 / 625, rounded up
     with pytest.raises(ValueError, match="unknown budget_growth .area.: allowed are none, cells"):
-        config.finetune_budget(400_000, 50, "area")
+        config.grown_budget(400_000, 50, "area")
     cfg = config.ExperimentConfig(budget_growth="cells")
-    assert cfg.finetuning_at(35).budget_steps == 784_000
-    assert cfg.finetuning_at(15) == cfg.finetuning  # the paper's sizes: the same config
-    assert config.ExperimentConfig().finetuning_at(50).budget_steps == 400_000
+    assert cfg.at_size(cfg.finetuning, 35).budget_steps == 784_000
+    assert cfg.at_size(cfg.dqn_config, 50).budget_steps == 1_600_000  # the bases' too
+    assert cfg.at_size(cfg.finetuning, 15) is cfg.finetuning  # the paper's sizes: unchanged
+    plain = config.ExperimentConfig()
+    assert plain.at_size(plain.finetuning, 50).budget_steps == 400_000
     with pytest.raises(ValueError, match="budget_growth"):
         config.ExperimentConfig(budget_growth="linear")

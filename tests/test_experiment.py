@@ -44,16 +44,18 @@ def test_every_method_runs_in_the_paired_design(grid):
     assert len(t) == 2 * len(experiment.METHODS)
     assert list(t.columns) == [
         "grid_size", "target_reading", "trial", "trial_seed", "method", "weighting", "weights",
-        "negative_weights", "top_pick_nearest", "align_own_accuracy", "initial_fraction",
-        "steps_to_converge", "censored", "resolution", "budget", "initial_return",
-        "steps_to_095", "steps_to_090", "auc_fraction", "auc_return", "final_fraction",
-        "final_return", "wall_s"]
+        "negative_weights", "top_pick_nearest", "align_own_accuracy", "bases_censored",
+        "initial_fraction", "steps_to_converge", "censored", "resolution", "budget",
+        "initial_return", "steps_to_095", "steps_to_090", "auc_fraction", "auc_return",
+        "final_fraction", "final_return", "wall_s"]
     assert t.grid_size.unique().tolist() == [5] and t.trial_seed.tolist() == [0] * 7 + [1] * 7
 
 
 def test_the_curve_metrics_agree_with_the_trainers_own_numbers(grid):
     t, res = grid.table, grid.finetune
     assert (t.budget == 20_000).all()
+    per_trial = grid.bases.table.groupby("trial").censored.sum()
+    assert t.bases_censored.tolist() == [int(per_trial[k]) for k in t.trial]
     # the curve reaches 1.0 exactly where the trainer stopped the agent, lower thresholds
     # no later; its first point is the initial value and its last the final one
     reached = metrics.steps_to(res.curve_steps, res.curve, 1.0, 20_000)

@@ -60,6 +60,7 @@ def _summary(out):
     (["--trials", "0"], "--trials must be an integer >= 1, got 0"),
     (["--trials", "many"], "invalid int value"),
     (["--jobs", "0"], "--jobs must be an integer >= 1, got 0"),
+    (["--trials-per-run", "0"], "--trials-per-run must be an integer >= 1, got 0"),
     (["--readings", "sideways"], "unknown reading"),
     (["--chapters", "99"], "unknown chapter"),
     (["--chapters", "08", "--grid-sizes", "25"], "not allowed for chapter 08"),
@@ -118,16 +119,31 @@ def test_run_folders_are_named_from_their_parameters(tmp_path):
     assert not (tmp_path / "r").exists()  # planning writes nothing
 
 
+def test_trials_per_run_splits_a_size_into_runs_of_consecutive_seeds(tmp_path):
+    args = sweep.build_parser().parse_args(
+        ["--grid-sizes", "5", "--trials", "5", "--trials-per-run", "2", "--readings",
+         "as_printed", "--out", str(tmp_path / "r")])
+    todo = sorted(sweep.plan(args, registry.ROOT), key=lambda r: r.first_trial)
+    assert [(r.first_trial, r.params["seed"], r.params["n_trials"]) for r in todo] == \
+        [(0, 0, 2), (2, 2, 2), (4, 4, 1)]
+    assert [r.dir.name for r in todo] == ["trials-0-1", "trials-2-3", "trials-4-4"]
+    assert [r.expected_rows for r in todo] == [2 * len(METHODS), 2 * len(METHODS),
+                                               len(METHODS)]
+    assert "grid 5, trials-2-3" in todo[1].label
+
+
 # --- runs on Dask ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """The tiny sweep with --jobs 1 and with --jobs 2 (a LocalCluster of two workers; also
-    --no-figures), at the same time, in other processes, with separate empty caches; while
+    --no-figures, and every trial its own run: --trials-per-run 1), at the same time, in
+    other processes, with separate empty caches; while
     the first runs, a second sweep with another parameter tries to write into its folder."""
     tmp = tmp_path_factory.mktemp("sweeps")
     one = _sweep(tmp / "runs1", tmp / "art1", *TINY, "--jobs", "1", background=True)
     two = _sweep(tmp / "runs2", tmp / "art2", *TINY, "--jobs", "2", "--no-figures",
+                 "--trials-per-run", "1",
                  background=True)
     deadline = time.time() + 60
     while not list((tmp / "runs1").glob("**/.*.running.ipynb")) and time.time() < deadline:
@@ -157,15 +173,19 @@ def test_parameter_grid_runs_on_a_local_cluster_and_gathers(reference):
 
 
 def test_one_or_two_workers_give_identical_results(reference):
+    # ... and each trial computed in its own run: a trial's rows do not depend on the
+    # trials beside it (the trial column counts across the runs)
     tmp, _, _, _ = reference
     pd.testing.assert_frame_equal(_summary(tmp / "runs1"), _summary(tmp / "runs2"))
+    assert sorted(p.parent.name for p in (tmp / "runs2").glob("grid-5/*/results.csv")) == \
+        ["trials-0-0", "trials-1-1"]
 
 
 def test_no_figures_stores_the_notebooks_without_images(reference):
     tmp, _, _, _ = reference
 
     def images(runs):
-        nb = json.loads((runs / "grid-5" / "05_clip_transfer.ipynb").read_text())
+        nb = json.loads(next((runs / "grid-5").glob("**/05_clip_transfer.ipynb")).read_text())
         return sum("image/png" in o.get("data", {}) for c in nb["cells"]
                    for o in c.get("outputs", []))
 

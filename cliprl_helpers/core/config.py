@@ -38,16 +38,17 @@ POLICY_REPRS = ("weights", "qvalues")
 #: What step 3 of Algorithm 2 compares the projected target instruction with: the projected
 #: base *instructions* (as printed) or the projected base *policies* (what the loss aligns).
 STEP3 = ("instruction", "policy")
-#: How the fine-tuning budget grows with the grid: ``"none"`` (the same budget at every size,
-#: the paper's sizes) or ``"cells"`` (the size ladder's rule, fixed before its runs: past
-#: :data:`BUDGET_REFERENCE_SIZE`, the budget grows with the number of cells).
+#: How the training budgets (base policies and fine-tuning) grow with the grid: ``"none"``
+#: (the same budget at every size, the paper's sizes) or ``"cells"`` (the size ladder's rule,
+#: fixed before its runs: past :data:`BUDGET_REFERENCE_SIZE`, a budget grows with the number
+#: of cells).
 BUDGET_GROWTH = ("none", "cells")
 #: The largest grid of the paper: the budget of ``"cells"`` growth is the fixed one up to it.
 BUDGET_REFERENCE_SIZE = 25
 
 
-def finetune_budget(budget_steps: int, size: int, growth: str = "none") -> int:
-    """The fine-tuning budget (env steps per agent) on an ``size x size`` grid.
+def grown_budget(budget_steps: int, size: int, growth: str = "none") -> int:
+    """A training budget (env steps per agent) on an ``size x size`` grid.
 
     ``"cells"``: ``budget_steps x max(1, (size / 25)^2)``, rounded up to a whole step (with
     the default 400,000: 784,000 at 35, 1,600,000 at 50, unchanged up to 25).
@@ -111,8 +112,8 @@ class ExperimentConfig:
     """DQN hyperparameters of the fine-tuning on the target, the same for every method
     (``None``: ``dqn_config``, as the base policies)."""
     budget_growth: str = "none"
-    """How the fine-tuning budget grows with the grid, one of :data:`BUDGET_GROWTH`
-    (:func:`finetune_budget`); the base policies keep ``dqn_config``'s budget."""
+    """How the budgets of base training and fine-tuning grow with the grid, one of
+    :data:`BUDGET_GROWTH` (:func:`grown_budget`)."""
 
     def __post_init__(self):
         def put(name, value):
@@ -159,11 +160,10 @@ class ExperimentConfig:
         """The DQN hyperparameters of fine-tuning (``finetune_config`` or ``dqn_config``)."""
         return self.finetune_config or self.dqn_config
 
-    def finetuning_at(self, size: int) -> DQNConfig:
-        """The fine-tuning hyperparameters on an ``size x size`` grid: :attr:`finetuning`
-        with its budget grown by :attr:`budget_growth`."""
-        cfg = self.finetuning
-        budget = finetune_budget(cfg.budget_steps, size, self.budget_growth)
+    def at_size(self, cfg: DQNConfig, size: int) -> DQNConfig:
+        """``cfg`` (:attr:`dqn_config` or :attr:`finetuning`) on an ``size x size`` grid: its
+        budget grown by :attr:`budget_growth` (the same object when it does not grow)."""
+        budget = grown_budget(cfg.budget_steps, size, self.budget_growth)
         return cfg if budget == cfg.budget_steps else dataclasses.replace(
             cfg, budget_steps=budget)
 

@@ -57,7 +57,8 @@ from .transfer import (
 WEIGHTED_METHODS = ("algorithm1", "algorithm2", "algorithm2_shuffled")
 COLUMNS = ["grid_size", "target_reading", "trial", "trial_seed", "method", "weighting",
            "weights", "negative_weights", "top_pick_nearest", "align_own_accuracy",
-           "initial_fraction", "steps_to_converge", "censored", "resolution", "budget",
+           "bases_censored", "initial_fraction", "steps_to_converge", "censored",
+           "resolution", "budget",
            *metrics.COLUMNS, "wall_s"]
 
 
@@ -175,7 +176,8 @@ def plan_grid(size: int, config: ExperimentConfig | None = None, *,
     methods, weighting, n_trials, seed = list(cfg.methods), cfg.weighting, cfg.n_trials, cfg.seed
     ts = task_set or paper_tasks(size, cfg.reading)
     base_instr = check_instructions(ts.target, list(ts.bases))
-    dcfg, acfg = cfg.dqn_config, cfg.align_config
+    side = grid_side(ts.world)
+    dcfg, acfg = cfg.at_size(cfg.dqn_config, side), cfg.align_config
     trial_seeds = list(range(seed, seed + n_trials))
     N = len(base_instr)
 
@@ -256,7 +258,7 @@ def plan_grid(size: int, config: ExperimentConfig | None = None, *,
               for k in PARAM_NAMES}
     seeds = [agent_seed(s, "target", 0) for s in trial_seeds for _ in methods]
     job = Job(ts.world, [ts.target_goal] * (n_trials * M), seeds, params,
-              cfg.finetuning_at(grid_side(ts.world)),
+              cfg.at_size(cfg.finetuning, side),
               label=f"finetune-{ts.reading}")
     top_nearest = {m: (np.full(n_trials, np.nan) if m in ("scratch", "uniform") else
                        (weights[m].argmax(1) == nearest).astype(float)) for m in methods}
@@ -296,6 +298,7 @@ def finish_grid(plan: GridPlan, res: TrainResult) -> GridResult:
     cfg = res.config
     curve = metrics.curve_metrics(res.curve_steps, res.curve, res.return_curve,
                                   cfg.budget_steps, cfg.threshold)
+    bases_censored = plan.bases.table.groupby("trial").censored.sum()
     rows = []
     for t, s in enumerate(plan.trial_seeds):
         for j, m in enumerate(methods):
@@ -309,6 +312,7 @@ def finish_grid(plan: GridPlan, res: TrainResult) -> GridResult:
                          "top_pick_nearest": float(plan.top_pick_nearest[m][t]),
                          "align_own_accuracy": float(plan.own_accuracy.get(
                              m, np.full(len(plan.trial_seeds), np.nan))[t]),
+                         "bases_censored": int(bases_censored.get(t, 0)),
                          "initial_fraction": float(res.initial_fraction[a]),
                          "steps_to_converge": int(res.steps_to_converge[a]),
                          "censored": bool(res.censored[a]),

@@ -74,6 +74,8 @@ class Run:
             backend, so its figures are built but not stored (same ``results.csv``).
         numerics: the numerics mode the run must be computed in
             (:mod:`cliprl_helpers.core.numerics`); a worker computing in another mode refuses it.
+        first_trial: the sweep's number of this run's first trial (a run of trials ``k..``
+            of a size split into several runs, ``--trials-per-run``).
     """
 
     chapter: str
@@ -86,11 +88,13 @@ class Run:
     code: str = ""
     figures: bool = True
     numerics: str = "reference"
+    first_trial: int = 0
 
     @property
     def label(self) -> str:
         spec = ", ".join(f"{k}={v}" for k, v in self.spec.items())
-        return f"chapter {self.chapter}, grid {self.params['grid_size']}" + \
+        chunk = f", {self.dir.name}" if self.dir.name.startswith("trials-") else ""
+        return f"chapter {self.chapter}, grid {self.params['grid_size']}{chunk}" + \
             (f" ({spec})" if spec else "")
 
     def files(self) -> list[Path]:

@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=int, default=10,
                    help="independent trials per grid size and reading (default: 10)")
     p.add_argument("--seed", type=int, default=0, help="first trial seed (default: 0)")
+    p.add_argument("--trials-per-run", type=int, default=None, metavar="K",
+                   help="chapter 5: split each grid size's trials into runs of at most K "
+                        "(consecutive seeds), so that several workers share one size; the "
+                        "rows are the same as in one run (default: one run per size)")
     p.add_argument("--readings", nargs="+", default=list(READINGS), metavar="READING",
                    help=f"target readings: {', '.join(READINGS)} (default: both)")
     p.add_argument("--chapters", nargs="+", default=["05"], metavar="CH",
@@ -182,6 +186,8 @@ def plan(args: argparse.Namespace, root: Path) -> list[Run]:
         sizes = [checks.integer("grid size", n, low=4) for n in args.grid_sizes]
         checks.positive_int("--trials", args.trials)
         checks.integer("--seed", args.seed, low=0)
+        if args.trials_per_run is not None:
+            checks.positive_int("--trials-per-run", args.trials_per_run)
         checks.positive_int("--jobs", args.jobs)
     except ValueError as e:
         raise SweepError(str(e).replace("grid size must", "grid sizes must")) from None
@@ -233,23 +239,37 @@ def plan(args: argparse.Namespace, root: Path) -> list[Run]:
         code = runs.code_fingerprint(nb)
         for spec in specifications(own, dflt, args.one_at_a_time):
             base = out / (f"ch{ch}" if ch != "05" else "") / spec_name(spec)
-            for n in dict.fromkeys(sizes):
-                params = {"grid_size": n, "n_trials": args.trials, "seed": args.seed, **spec}
+            for n, first, trials in ((n, first, trials) for n in dict.fromkeys(sizes)
+                                     for first, trials in _chunks(args, ch)):
+                params = {"grid_size": n, "n_trials": trials, "seed": args.seed + first,
+                          **spec}
                 if "source" in dflt:  # a chapter that can show published rows computes them
                     params["source"] = "compute"
                 rows = None
                 if ch == "05":
                     params["readings"] = readings
-                    rows = len(readings) * args.trials * len(params.get("methods") or METHODS)
+                    rows = len(readings) * trials * len(params.get("methods") or METHODS)
                 elif ch == "07":  # both layouts, every object held out, every method
 
                     rows = len(LAYOUTS) * len(layout("by_colour", n)) * args.trials * \
                         len(METHODS)
-                todo.append(Run(chapter=ch, notebook=nb, dir=base / f"grid-{n}",
+                folder = base / f"grid-{n}"
+                if trials != args.trials:
+                    folder = folder / f"trials-{first}-{first + trials - 1}"
+                todo.append(Run(chapter=ch, notebook=nb, dir=folder, first_trial=first,
                                 params=params, spec=spec, expected_rows=rows,
                                 artifacts=artifacts, code=code,
                                 figures=not args.no_figures, numerics=mode))
     return sorted(todo, key=lambda r: -r.params["grid_size"])  # longest first
+
+
+def _chunks(args: argparse.Namespace, chapter: str) -> list[tuple[int, int]]:
+    """``(first trial, trials)`` of each run of one grid size: every trial in one run, or
+    (chapter 5 with ``--trials-per-run K``) consecutive runs of at most ``K``."""
+    k = args.trials_per_run
+    if k is None or chapter != "05" or k >= args.trials:
+        return [(0, args.trials)]
+    return [(a, min(k, args.trials - a)) for a in range(0, args.trials, k)]
 
 
 def gather(todo: list[Run], out: Path) -> list[Path]:
@@ -266,8 +286,10 @@ def gather(todo: list[Run], out: Path) -> list[Path]:
         names = sorted({k for r in todo if r.chapter == ch for k in r.spec})
         dflt = notebook_defaults(mine[0].notebook) if names else {}
         tables = []
-        for r in sorted(mine, key=lambda r: (spec_name(r.spec), r.params["grid_size"])):
+        for r in sorted(mine, key=lambda r: (spec_name(r.spec), r.params["grid_size"],
+                                             r.first_trial)):
             t = pd.read_csv(r.dir / "results.csv")
+            t["trial"] += r.first_trial  # a run of later trials counts its own from 0
             for k in names:  # prefixed: a results column may share the name (weighting)
                 v = r.spec.get(k, dflt.get(k))
                 t[f"param_{k}"] = v if not isinstance(v, (list, dict)) else json.dumps(v)
