@@ -1,5 +1,5 @@
 """The sweep: command line, parameter grids, the Dask engine (local and remote, a worker
-killed mid-run), resuming, damaged runs, locking, SIGTERM, failures.
+killed mid-run), resuming, damaged runs, locking, SIGTERM, Ctrl-C in a terminal, failures.
 
 Every sweep here is the same tiny one (grid 5, 2 trials, two weightings) so that all of them
 can be compared with one reference summary: whatever engine, job count or interruption
@@ -9,6 +9,8 @@ produced it, the results must be identical in every column but wall time.
 import io
 import json
 import os
+import pty
+import select
 import shutil
 import signal
 import socket
@@ -269,6 +271,58 @@ def test_sigterm_stops_every_process_and_the_sweep_resumes(reference, tmp_path):
     for marker in out.glob("**/finished.json"):  # whatever looks finished is whole
         run_dir = marker.parent
         assert (run_dir / "results.csv").is_file()
+    again = _sweep(out, art, *TINY, "--jobs", "2")
+    assert again.returncode == 0, again.stderr[-2000:]
+    pd.testing.assert_frame_equal(_summary(out), _summary(tmp / "runs1"))
+
+
+#: Seconds a notebook has run before Ctrl-C: by then every worker process waits in its event
+#: loop, where SIGINT used to end in a KeyboardInterrupt traceback (pressed while the
+#: workers still start, it did not: such a test could not fail).
+PRESS_AFTER = 8
+
+
+def _in_a_terminal_press_ctrl_c(out, artifacts, *args) -> tuple[int, str]:
+    """Run a sweep in a pseudo-terminal and, once a notebook runs, press Ctrl-C: the terminal
+    sends SIGINT to its whole foreground process group (the sweep, Dask's nannies and
+    workers, their kernels). Returns the exit code and everything the terminal showed."""
+    cmd = [sys.executable, "-m", "cliprl_helpers.repro.sweep", *args, "--out", str(out)]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a new session whose controlling terminal is the pty
+        os.execve(cmd[0], cmd, _env(artifacts))
+    shown, pressed, deadline = b"", False, time.time() + 180
+    running_since = []
+
+    def started(out):
+        if not running_since and list(Path(out).glob("**/.*.running.ipynb")):
+            running_since.append(time.time())
+        return bool(running_since) and time.time() - running_since[0] > PRESS_AFTER
+    while time.time() < deadline:
+        if not pressed and started(out):
+            os.killpg(os.tcgetpgrp(fd), signal.SIGINT)
+            pressed = True
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # the terminal closed: every process on it has exited
+                break
+            if not data:
+                break
+            shown += data
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert pressed, "no notebook started"
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+def test_ctrl_c_in_a_terminal_stops_without_tracebacks_and_the_sweep_resumes(reference,
+                                                                             tmp_path):
+    tmp, _, _, _ = reference
+    out, art = tmp_path / "runs", tmp / "art1"  # trained: the notebooks are what runs
+    code, shown = _in_a_terminal_press_ctrl_c(out, art, *TINY, "--jobs", "2")
+    assert code == 128 + signal.SIGINT, shown[-3000:]
+    assert "sweep: stopped by SIGINT" in shown and "Run the same command again" in shown
+    assert "Traceback" not in shown and "KeyboardInterrupt" not in shown, shown[-3000:]
     again = _sweep(out, art, *TINY, "--jobs", "2")
     assert again.returncode == 0, again.stderr[-2000:]
     pd.testing.assert_frame_equal(_summary(out), _summary(tmp / "runs1"))

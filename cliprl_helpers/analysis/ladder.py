@@ -1,4 +1,5 @@
-"""Claim 2 on the size ladder: the pre-registered trend test and its decomposition.
+"""Claim 2 on the size ladder: the pre-registered trend test and its decomposition, and the
+transfer metrics as ratios.
 
 The plan (``book/size_ladder_plan.md``, committed before any ladder run) fixes:
 

@@ -4,6 +4,8 @@ of one-thread worker processes on 127.0.0.1, and a stop that leaves no process b
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 import psutil
 
@@ -25,9 +27,19 @@ def start(scheduler: str | None, jobs: int, timeout: str = "20s"):
         except OSError as e:
             raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {e}") \
                 from None
-    cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None,
-                           silence_logs=logging.ERROR)
+    # Ctrl-C in a terminal sends SIGINT to its whole foreground process group: Dask's nanny
+    # and worker processes would each print a KeyboardInterrupt traceback. Started with
+    # SIGINT ignored (a disposition a spawned process inherits; Python and asyncio then
+    # install no handler of their own), they leave it to the sweep, which stops them.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None,
+                               silence_logs=logging.ERROR)
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
     return Client(cluster), cluster
 
 
