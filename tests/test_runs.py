@@ -36,6 +36,10 @@ def test_a_whole_run_is_finished(tmp_path):
     run = _finished_run(tmp_path)
     assert runs.check_finished(run) == "" and runs.is_finished(run)
     assert runs.run_numerics(run)["cache_tag"] == cache_tag()
+    assert runs.run_seconds(run) is None  # a marker from before runs recorded their time
+    marker = json.loads((run.dir / runs.MARKER).read_text())
+    (run.dir / runs.MARKER).write_text(json.dumps({**marker, "seconds": 12.5}))
+    assert runs.run_seconds(run) == 12.5 and runs.is_finished(run)
 
 
 @pytest.mark.parametrize("change, why", [

@@ -172,6 +172,9 @@ def test_parameter_grid_runs_on_a_local_cluster_and_gathers(reference):
     marker = json.loads((d / "finished.json").read_text())
     assert marker["rows"] == 1 * 2 * len(METHODS) and set(marker["files"]) == {
         "05_clip_transfer.ipynb", "results.csv", "params.json"}
+    # each run's wall time, in its marker and in the summary's provenance
+    prov = json.loads((tmp / "runs1" / "provenance.json").read_text())
+    assert 0 < marker["seconds"] == prov["run_seconds"]["chapter 05, grid 5 (weighting=top1)"]
 
 
 def test_one_or_two_workers_give_identical_results(reference):

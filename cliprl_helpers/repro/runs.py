@@ -111,13 +111,29 @@ def code_fingerprint(notebook: Path) -> str:
     return fingerprint(code_state(notebook))
 
 
+def _marker(run: Run) -> dict:
+    try:
+        return dict(json.loads((run.dir / MARKER).read_text()))
+    except (OSError, json.JSONDecodeError, TypeError, ValueError):
+        return {}
+
+
 def run_numerics(run: Run) -> dict:
     """The :func:`cliprl_helpers.repro.provenance.provenance` recorded by a finished run
     (``{}`` if none)."""
     try:
-        return dict(json.loads((run.dir / MARKER).read_text()).get("numerics") or {})
-    except (OSError, json.JSONDecodeError, TypeError, ValueError):
+        return dict(_marker(run).get("numerics") or {})
+    except (TypeError, ValueError):
         return {}
+
+
+def run_seconds(run: Run) -> float | None:
+    """Wall-clock seconds a finished run took to compute (``None`` if it did not record
+    them)."""
+    try:
+        return float(_marker(run)["seconds"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _sha256(path: Path) -> str:
@@ -264,6 +280,7 @@ def execute(run: Run, root: Path) -> dict:
 
         rows = len(pd.read_csv(run.dir / "results.csv"))
         marker = {"params": run.params, "rows": rows, "code": run.code,
+                  "seconds": round(time.perf_counter() - t0, 1),
                   "numerics": provenance.provenance(),
                   "files": {f.name: _sha256(f) for f in run.files()}}
         atomic_write(run.dir / MARKER, json.dumps(marker, indent=1, sort_keys=True).encode())

@@ -427,7 +427,8 @@ def _run(args, root: Path, out: Path, todo: list[Run]) -> int:
 def sweep_provenance(finished: list[Run], summary: str) -> dict:
     """How the numbers of a summary were computed, from what its runs recorded: the numerics
     mode and path(s), the machines, and the versions and commit of the code
-    (:func:`cliprl_helpers.repro.provenance.provenance` of each run's worker, deduplicated)."""
+    (:func:`cliprl_helpers.repro.provenance.provenance` of each run's worker, deduplicated),
+    and the wall-clock seconds each run took (``run_seconds``, by run label)."""
     made = [runs.run_numerics(r) for r in finished]
     first = next((m for m in made if m), {})
     keys = ("package_version", "trainer_version", "git_commit", "torch", "mkl", "onednn",
@@ -443,6 +444,7 @@ def sweep_provenance(finished: list[Run], summary: str) -> dict:
         **{k: sorted({str(m.get(k)) for m in made}) if len({str(m.get(k)) for m in made}) > 1
            else first.get(k) for k in keys},
         "description": first.get("description", ""),
+        "run_seconds": {r.label: runs.run_seconds(r) for r in finished},
     }
 
 
