@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("agg")
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from cliprl_helpers.analysis import plotting, stats  # noqa: E402
 from conftest import sweep_table  # noqa: E402
@@ -33,3 +34,23 @@ def test_plot_steps_keeps_the_methods_in_the_books_order():
     labels = [t.get_text() for t in ax.get_xticklabels()]
     want = [plotting.METHOD_LABELS[m] for m in ("scratch", "algorithm1", "algorithm2", "oracle")]
     assert labels == want and ax.get_title() == "8x8"
+
+
+def test_metrics_figure_draws_one_panel_per_metric_with_its_ratios():
+    ratios = pd.DataFrame({
+        "target_reading": ["as_printed"] * 4 + ["self_consistent"] * 4,
+        "grid_size": [8, 8, 10, 10] * 2,
+        "metric": ["time to 1.0 (the paper's)", "jumpstart: optimal fraction"] * 4,
+        "better": ["lower", "higher"] * 4,
+        "geo-mean ratio": [1.5, 1.2, 1.4, 1.1, 0.8, 1.3, 0.7, 1.0],
+        "lo": [1.3, 1.1, 1.2, 1.0, 0.7, 1.1, 0.6, 0.9],
+        "hi": [1.7, 1.3, 1.6, 1.2, 0.9, 1.5, 0.8, 1.1]})
+    fig = plotting.metrics_figure(ratios)
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == [
+        "time to 1.0 (the paper's)\n(lower is better for Algorithm 2)",
+        "jumpstart: optimal fraction\n(higher is better for Algorithm 2)"]
+    first = {c.get_label(): c for c in shown[0].containers}
+    assert list(first) == ["as printed", "self consistent"]
+    assert list(first["self consistent"].lines[0].get_ydata()) == [0.8, 0.7]
+    assert [t.get_text() for t in shown[1].get_xticklabels()] == ["8x8", "10x10"]

@@ -1,5 +1,4 @@
-"""Claim 2 on the size ladder: the pre-registered trend test and its decomposition, and the
-transfer metrics as ratios.
+"""Claim 2 on the size ladder: the pre-registered trend test and its decomposition.
 
 The plan (``book/size_ladder_plan.md``, committed before any ladder run) fixes:
 
@@ -24,8 +23,7 @@ import pandas as pd
 
 from . import libm
 from .claims import Verdict
-from .ratios import resolution_of
-from .stats import LEVEL, bca_interval, interval_text, log_t_interval, slope_log_ratio
+from .stats import LEVEL, bca_interval, interval_text, slope_log_ratio
 
 #: The smallest grid size of the primary test (the plan: sizes >= 10).
 PRIMARY_MIN_SIZE = 10
@@ -151,48 +149,3 @@ def trend_table(table: pd.DataFrame, resolution: int, level: float = LEVEL,
                          "lo": fit["lo"], "hi": fit["hi"]})
     return pd.DataFrame(rows)
 
-
-#: The standard transfer metrics (Taylor and Stone, 2009) as ratios of one method to
-#: another, per trial: ``(name, column, sign, better)``. ``sign`` -1 turns a return (minus
-#: the mean episode length on a goal grid) into the episode length; ``better`` says which
-#: side of 1 favours the numerator. Steps get the resolution added, as everywhere.
-METRICS = (
-    ("time to 1.0 (the paper's)", "steps_to_converge", 1, "lower"),
-    ("time to 0.95", "steps_to_095", 1, "lower"),
-    ("time to 0.9", "steps_to_090", 1, "lower"),
-    ("jumpstart: optimal fraction", "initial_fraction", 1, "higher"),
-    ("jumpstart: episode length", "initial_return", -1, "lower"),
-    ("area under the curve: optimal fraction", "auc_fraction", 1, "higher"),
-    ("area under the curve: episode length", "auc_return", -1, "lower"),
-    ("final optimal fraction", "final_fraction", 1, "higher"),
-    ("final episode length", "final_return", -1, "lower"),
-)
-STEP_COLUMNS = ("steps_to_converge", "steps_to_095", "steps_to_090")
-
-
-def metric_ratios(table: pd.DataFrame, num: str = "algorithm2", den: str = "algorithm1",
-                  by=("target_reading", "grid_size"), level: float = LEVEL) -> pd.DataFrame:
-    """Every metric of :data:`METRICS` as the geometric-mean ratio ``num / den`` over trials,
-    with its t-interval (trial as the unit), per group of ``by``; ``answer`` says whether
-    ``num`` is better, worse, or not shown to differ by that metric."""
-    resolution = resolution_of(table)
-    rows = []
-    for key, g in table.groupby(list(by), sort=True):
-        wide = g.set_index(["trial", "method"])[[c for _, c, _, _ in METRICS]].unstack()
-        for name, col, sign, better in METRICS:
-            a, b = (sign * wide[col][m].to_numpy(float) for m in (num, den))
-            if col in STEP_COLUMNS:
-                a, b = a + resolution, b + resolution
-            ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
-            gm, lo, hi = log_t_interval(a[ok] / b[ok], level) if ok.sum() else (np.nan,) * 3
-            if not ok.any():
-                answer = "not measured"
-            elif hi < 1 or lo > 1:
-                answer = "better" if (hi < 1) == (better == "lower") else "worse"
-            else:
-                answer = "not shown"
-            rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
-                         "metric": name, "better": better, "trials": int(ok.sum()),
-                         "geo-mean ratio": gm, "lo": lo, "hi": hi,
-                         "95% CI": interval_text(lo, hi), "answer": answer})
-    return pd.DataFrame(rows)

@@ -339,3 +339,46 @@ def spec_curve_figure(curve, labels: Mapping[str, str]):
         bottom.grid(axis="x", visible=False)
     fig.tight_layout()
     return fig
+
+
+def metrics_figure(ratios, num_label: str = "Algorithm 2", den_label: str = "Algorithm 1"):
+    """The standard transfer metrics side by side: one panel per metric, the ratio
+    ``num / den`` per grid size (geometric mean, 95% t-interval), one line per target
+    reading, no difference (1) drawn; each panel's title says which side of 1 is better.
+
+    Args:
+        ratios: :func:`cliprl_helpers.analysis.transfer_metrics.metric_ratios` by
+            ``target_reading`` and ``grid_size``.
+    Returns the figure.
+    """
+    metrics = list(dict.fromkeys(ratios.metric))
+    readings = list(dict.fromkeys(ratios.target_reading))
+    sizes = sorted(ratios.grid_size.unique())
+    cols = 3
+    rows = math.ceil(len(metrics) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 3.1 * rows), squeeze=False)
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
+    for ax, metric in zip(axes.flat, metrics):
+        sub = ratios[ratios.metric == metric]
+        for k, reading in enumerate(readings):
+            r = sub[sub.target_reading == reading].set_index("grid_size").reindex(sizes)
+            x = np.arange(len(sizes)) + (k - (len(readings) - 1) / 2) * 0.15
+            gm = r["geo-mean ratio"].to_numpy(float)
+            err = [np.nan_to_num(gm - r.lo.to_numpy(float)),
+                   np.nan_to_num(r.hi.to_numpy(float) - gm)]
+            ax.errorbar(x, gm, yerr=err, fmt="o-", capsize=3, markersize=4,
+                        color=PALETTE[[0, 5][k % 2]], label=reading.replace("_", " "))
+        ax.axhline(1.0, color="0.3", linewidth=1)
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(min(lo, 0.8), max(hi, 1.25))
+        ratio_axis(ax)
+        better = sub.better.iloc[0]
+        ax.set_title(f"{metric}\n({better} is better for {num_label})", fontsize=10)
+        _grid_size_axis(ax, sizes)
+        ax.set_xlabel("")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"{num_label} / {den_label}")
+    axes.flat[0].legend(title="target reading", fontsize=8, title_fontsize=8)
+    fig.tight_layout()
+    return fig

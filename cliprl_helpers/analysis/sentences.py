@@ -211,3 +211,35 @@ def room_findings(overall: pd.DataFrame, premise: pd.DataFrame, rooms: Sequence[
             f"{ratio_phrase(o.loc[(name, 'language_top1 / algorithm1')])}; uniform / "
             f"Algorithm 1 {ratio_phrase(o.loc[(name, 'uniform / algorithm1')])}.")
     return "\n".join(items)
+
+
+def metrics_text(pooled: pd.DataFrame, num_label: str = "Algorithm 2",
+                 den_label: str = "Algorithm 1") -> str:
+    """One Markdown item per reading: the answer of the paper's metric (time to 1.0, the
+    first of :data:`~cliprl_helpers.analysis.transfer_metrics.METRICS`) and every metric
+    that gives another one, with its ratio and interval.
+
+    Args:
+        pooled: :func:`~cliprl_helpers.analysis.transfer_metrics.metric_ratios` by
+            ``target_reading`` (every grid size pooled).
+    """
+    items = []
+    for reading, sub in pooled.groupby("target_reading", sort=False):
+        first, rest = sub.iloc[0], sub.iloc[1:]
+
+        def said(row) -> str:
+            return (f"{row.metric}: {row.answer} ({row['geo-mean ratio']:.2f} "
+                    f"{row['95% CI']}, {row.better} is better)")
+
+        other = rest[(rest.answer != first.answer) & (rest.answer != "not measured")]
+        relation = {"better": "better than", "worse": "worse than",
+                    "not shown": "not shown to differ from"}.get(first.answer, first.answer)
+        text = (f"* *{reading.replace('_', ' ')}*: by the paper's metric {num_label} is "
+                f"**{relation}** {den_label} ({said(first)}). ")
+        if other.empty:
+            text += "Every other metric gives the same answer."
+        else:
+            text += (f"**{len(other)} of {len(rest)} other metrics give another answer**: "
+                     + "; ".join(said(r) for _, r in other.iterrows()) + ".")
+        items.append(text)
+    return "\n".join(items)
