@@ -23,3 +23,16 @@ def test_a_floats_last_bit_counts():
     new.loc[3, "initial_fraction"] = float.fromhex(new.loc[3, "initial_fraction"].hex()) \
         + 2 ** -52
     assert not compare.compare("headline", pub, new).ok
+
+
+def test_added_columns_are_named_and_the_published_ones_compared():
+    pub = results_table()
+    more = pub.assign(auc_fraction=0.5)
+    c = compare.compare("headline", pub, more.sample(frac=1, random_state=1))
+    assert c.identical == c.rows == 18 and not c.ok  # the published table is not current
+    assert c.note == "columns added: auc_fraction (the published columns compared)"
+    moved = more.copy()
+    moved.loc[2, "steps_to_converge"] += 1
+    assert compare.compare("headline", pub, moved).identical == 17
+    dropped = compare.compare("headline", pub, pub.drop(columns="censored"))
+    assert dropped.identical == 0 and "the columns differ" in dropped.note

@@ -104,15 +104,25 @@ def _change_size(g: pd.DataFrame) -> str:
 
 
 def compare(name: str, published: pd.DataFrame, recomputed: pd.DataFrame) -> Comparison:
-    """Row by row, every cell as the CSV text (so "identical" means to the bit)."""
+    """Row by row, every cell as the CSV text (so "identical" means to the bit).
+
+    Columns the recomputed table adds (new measurements) are named in the note, and the
+    rows are compared on the published columns: "identical" then says the old numbers did
+    not move. Any other change of columns compares nothing."""
     pub, new = _canonical(published), _canonical(recomputed)
-    if list(pub.columns) != list(new.columns):
+    added = [c for c in new.columns if c not in pub.columns]
+    if [c for c in new.columns if c in pub.columns] != list(pub.columns):
         return Comparison(name, len(pub), 0, pd.DataFrame(
             columns=["row", "column", "published", "recomputed"]),
             note=f"the columns differ: published {list(pub.columns)}, recomputed "
                  f"{list(new.columns)}")
-    note = "" if len(pub) == len(new) else \
-        f"row counts differ: published {len(pub)}, recomputed {len(new)}"
+    notes = [f"columns added: {', '.join(added)} (the published columns compared)"] \
+        if added else []
+    if added:  # the same rows in the same order, on the columns both have
+        new = _canonical(recomputed.drop(columns=added))
+    if len(pub) != len(new):
+        notes.append(f"row counts differ: published {len(pub)}, recomputed {len(new)}")
+    note = "; ".join(notes)
     n = min(len(pub), len(new))
     keys = key_columns(pub)
     cells = []
