@@ -42,3 +42,18 @@ def test_the_chapters_and_their_stored_parameters():
 def test_an_unknown_result_names_the_known_ones():
     with pytest.raises(ValueError, match="unknown published result 'nope': allowed are headline"):
         registry.result("nope")
+
+
+def test_the_ladders_recipe_is_the_plans():
+    # book/size_ladder_plan.md: six sizes, five methods, the budget rule, 10 trials (the
+    # pilot's count), one trial per run so that both workers share the large sizes
+    args = registry.LADDER.args()
+    assert args == ["--trials", "10", "--grid-sizes", "8", "10", "15", "25", "35", "50",
+                    "--no-figures", "--trials-per-run", "1", "-p", "budget_growth", "cells",
+                    "-p", "methods",
+                    "[scratch, algorithm1, algorithm2, algorithm2_shuffled, oracle]"]
+    runs = sweep.plan(sweep.build_parser().parse_args([*args, "--out", "/nonexistent/x"]),
+                      registry.ROOT)
+    assert len(runs) == 6 * 10 and {r.params["budget_growth"] for r in runs} == {"cells"}
+    assert {r.expected_rows for r in runs} == {2 * 1 * 5}  # readings x trials x methods
+    assert "ladder" not in registry.RESULTS  # published only once it has run

@@ -73,6 +73,11 @@ class Result:
     numerics: str = "reference"
     #: False: another CPU may compute other bits (native kernels); reported apart.
     exact: bool = True
+    #: Chapter 5's grid sizes and fixed notebook parameters (``-p``), and the sweep's
+    #: ``--trials-per-run`` (``None``: one run per size).
+    sizes: tuple[int, ...] = PAPER_SIZES
+    parameters: tuple[tuple[str, str], ...] = ()
+    trials_per_run: int | None = None
 
     @property
     def notebook(self) -> Path:
@@ -92,8 +97,13 @@ class Result:
                 del args[i:i + 2]
             return args
         if self.chapter == "05":
-            return ["--trials", str(self.trials), "--grid-sizes", *map(str, PAPER_SIZES),
+            args = ["--trials", str(self.trials), "--grid-sizes", *map(str, self.sizes),
                     "--no-figures"]
+            if self.trials_per_run is not None:
+                args += ["--trials-per-run", str(self.trials_per_run)]
+            for name, value in self.parameters:
+                args += ["-p", name, value]
+            return args
         d = notebook_defaults(self.notebook)
         return ["--chapters", self.chapter, "--grid-sizes", str(d["grid_size"]), "--trials",
                 str(d["n_trials"]), "--seed", str(d["seed"]), "--no-figures"]
@@ -119,6 +129,20 @@ RESULTS = {r.name: r for r in (
                    "its stored parameters", "07"),
     Result("ch08", "chapter 8's leave-one-out settings at its stored parameters", "08"),
 )}
+
+
+#: The size ladder's methods: the paper's, and the shuffled-pair control.
+LADDER_METHODS = ("scratch", "algorithm1", "algorithm2", "algorithm2_shuffled", "oracle")
+#: The size ladder (``book/size_ladder_plan.md``), fixed before its runs: the paper's sizes and
+#: 35 and 50, both readings, :data:`LADDER_METHODS`, the budget growing with the cells past
+#: 25x25, and the trials the timing pilot allows in 2 hours on 2 cores (the plan's rule).
+#: Planned: it joins :data:`RESULTS` when it is published.
+LADDER = Result("ladder", "the size ladder: chapter 5 at grid sizes 8, 10, 15, 25, 35 and 50, "
+                          "both readings, scratch, Algorithm 1, Algorithm 2, the shuffled-pair "
+                          "control and the oracle, the budget growing past 25x25, 10 trials",
+                "05", trials=10, sizes=(*PAPER_SIZES, 35, 50), trials_per_run=1,
+                parameters=(("budget_growth", "cells"),
+                            ("methods", "[" + ", ".join(LADDER_METHODS) + "]")))
 
 
 def result(name: str) -> Result:
