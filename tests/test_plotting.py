@@ -54,3 +54,15 @@ def test_metrics_figure_draws_one_panel_per_metric_with_its_ratios():
     assert list(first) == ["as printed", "self consistent"]
     assert list(first["self consistent"].lines[0].get_ydata()) == [0.8, 0.7]
     assert [t.get_text() for t in shown[1].get_xticklabels()] == ["8x8", "10x10"]
+
+
+def test_decomposition_figure_draws_the_fitted_trend_over_its_sizes():
+    table = sweep_table({"as_printed": {8: 0.5, 10: 0.6, 15: 0.7}}, n_trials=4)
+    fit = {"sizes": [10, 15], "slope": -0.5, "fitted_first": 0.8, "fitted_last": 0.65}
+    fig = plotting.decomposition_figure(
+        table, 0, fits={"as_printed": {"Algorithm 2 / Algorithm 1": fit}})
+    [ax] = fig.axes
+    [line] = [ln for ln in ax.get_lines()
+              if ln.get_label() == "Algorithm 2 / Algorithm 1: fitted, slope -0.50"]
+    assert list(line.get_xdata()) == [1, 2]  # 10x10 and 15x15 on the categorical axis
+    assert np.allclose(line.get_ydata(), [0.8, 0.8 * 1.5 ** -0.5])

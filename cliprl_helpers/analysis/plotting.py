@@ -119,11 +119,15 @@ DECOMPOSITION = (("algorithm1", "scratch", "Algorithm 1 / scratch"),
                  ("algorithm2", "algorithm1", "Algorithm 2 / Algorithm 1"))
 
 
-def decomposition_figure(table, resolution: int):
+def decomposition_figure(table, resolution: int, fits: Mapping | None = None):
     """Per target reading, per grid size: each method's steps relative to scratch, and the
     Algorithm 2 / Algorithm 1 ratio they make (geometric means over trials, 95% t-intervals
     on the logs). Shows *which* side moves when the ratio moves.
 
+    Args:
+        fits: optional ``{reading: {label: trend}}`` (labels of :data:`DECOMPOSITION`,
+            trends of :func:`cliprl_helpers.analysis.ladder.trend`): each fitted line
+            ``ratio = fitted_first x (n / n0) ^ slope`` is drawn dotted over its sizes.
     Returns the figure.
     """
 
@@ -137,9 +141,16 @@ def decomposition_figure(table, resolution: int):
             r = ratio_table(sub, num, den, ["grid_size"], resolution, bca=False)
             x = np.arange(len(sizes)) + (k - 1) * 0.12
             gm = r["geo-mean ratio"].to_numpy()
-            ax.errorbar(x, gm, yerr=[gm - r.lo.to_numpy(), r.hi.to_numpy() - gm], fmt="o-",
+            ax.errorbar(x, gm, yerr=[gm - r.lo.to_numpy(), r.hi.to_numpy() - gm], fmt="o",
                         capsize=3, color=PALETTE[[0, 2, 5][k]], label=label,
                         linestyle="--" if k < 2 else "-", linewidth=1.2 if k < 2 else 2)
+            fit = (fits or {}).get(reading, {}).get(label)
+            if fit is not None:
+                n = np.asarray(fit["sizes"], float)
+                ax.plot([sizes.index(v) for v in fit["sizes"]],
+                        fit["fitted_first"] * (n / n[0]) ** fit["slope"], ":",
+                        color=PALETTE[[0, 2, 5][k]], linewidth=2.2,
+                        label=f"{label}: fitted, slope {fit['slope']:+.2f}")
         ax.axhline(1.0, color="0.3", linewidth=1)
         ax.axhline(0.5, color="0.6", linewidth=1, linestyle=":")
         ratio_axis(ax)
