@@ -73,3 +73,20 @@ def test_a_results_table_of_another_size_or_shape_is_refused(tmp_path):
     pd.read_csv(run.dir / "results.csv").assign(grid_size=10).to_csv(tmp_path / "t.csv",
                                                                      index=False)
     assert runs.table_problem(tmp_path / "t.csv", run) == "t.csv holds grid sizes [10]"
+
+
+def test_a_label_says_what_it_names_and_parses_back(tmp_path):
+    run = runs.Run(chapter="05", notebook=ROOT / "notebooks" / "05_clip_transfer.ipynb",
+                   dir=tmp_path / "grid-50" / "trials-3-3", params={"grid_size": 50},
+                   spec={"budget_growth": "cells"}, first_trial=3)
+    assert run.label == "chapter 05, grid 50, trials-3-3 (budget_growth=cells)"
+    assert runs.Run.parse_label(run.label) == {
+        "chapter": "05", "grid_size": 50, "first_trial": 3, "last_trial": 3,
+        "spec": "budget_growth=cells"}
+    whole = runs.Run(chapter="07", notebook=run.notebook, dir=tmp_path / "grid-9",
+                     params={"grid_size": 9})
+    assert runs.Run.parse_label(whole.label) == {
+        "chapter": "07", "grid_size": 9, "first_trial": None, "last_trial": None,
+        "spec": ""}
+    with pytest.raises(ValueError, match="not a run label: 'grid 9'"):
+        runs.Run.parse_label("grid 9")

@@ -30,6 +30,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 import warnings
@@ -96,6 +97,20 @@ class Run:
         chunk = f", {self.dir.name}" if self.dir.name.startswith("trials-") else ""
         return f"chapter {self.chapter}, grid {self.params['grid_size']}{chunk}" + \
             (f" ({spec})" if spec else "")
+
+    @staticmethod
+    def parse_label(label: str) -> dict:
+        """What a :attr:`label` names: ``{"chapter", "grid_size", "first_trial",
+        "last_trial", "spec"}`` (trials ``None`` for a run of every trial, ``spec`` ``""``
+        for the defaults); ``ValueError`` for another text."""
+        m = re.fullmatch(r"chapter (\d+), grid (\d+)(?:, trials-(\d+)-(\d+))?(?: \((.*)\))?",
+                         label)
+        if not m:
+            raise ValueError(f"not a run label: {label!r}")
+        ch, n, a, b, spec = m.groups()
+        return {"chapter": ch, "grid_size": int(n),
+                "first_trial": None if a is None else int(a),
+                "last_trial": None if b is None else int(b), "spec": spec or ""}
 
     def files(self) -> list[Path]:
         return [self.dir / self.notebook.name, self.dir / "results.csv",
