@@ -85,3 +85,16 @@ def test_a_missing_trial_or_method_is_refused():
     few = table[table.grid_size.isin([8, 10, 20])]
     assert ladder.growth_verdict(few, 0)[0].status == "not testable"
 
+
+
+def test_time_fit_recovers_a_power_law_and_projects_it():
+    n = np.array([8, 8, 15, 15, 25, 25, 50, 50])
+    jitter = np.array([1.05, 0.95] * 4)
+    fit = ladder.time_fit(pd.DataFrame({"grid_size": n, "seconds": 2.0 * n ** 3.0 * jitter}))
+    assert fit["exponent"] == pytest.approx(3.0, abs=1e-9)  # the jitter is the same per size
+    assert fit["lo"] < 3.0 < fit["hi"]
+    # 2 x 100^3, times the geometric mean of the jitter
+    assert fit["projected_s"] == pytest.approx(2e6 * np.sqrt(1.05 * 0.95))
+    assert fit["runs"] == 8 and fit["sizes"] == [8, 15, 25, 50]
+    with pytest.raises(ValueError, match="2 or more grid sizes"):
+        ladder.time_fit(pd.DataFrame({"grid_size": [8, 8], "seconds": [1.0, 2.0]}))

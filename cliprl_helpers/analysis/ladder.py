@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from . import libm
 from .claims import Verdict
@@ -149,3 +150,26 @@ def trend_table(table: pd.DataFrame, resolution: int, level: float = LEVEL,
                          "lo": fit["lo"], "hi": fit["hi"]})
     return pd.DataFrame(rows)
 
+
+
+def time_fit(times: pd.DataFrame, project_to: int = 100, level: float = LEVEL) -> dict:
+    """How the cost of one trial grows with the grid: least squares of log seconds on log
+    size over runs of one trial each (``times``: columns ``grid_size``, ``seconds``), the
+    exponent's t-interval (``scipy.stats.linregress``), and the seconds of one trial projected
+    to ``project_to x project_to``.
+
+    Returns ``{"exponent", "lo", "hi", "projected_s", "runs", "sizes"}``. An extrapolation
+    past the sizes measured: the projection says what the fitted power law implies, no more.
+    """
+    t = times.dropna(subset=["seconds"])
+    if t.grid_size.nunique() < 2:
+        raise ValueError(f"a fit needs runs at 2 or more grid sizes, got "
+                         f"{sorted(t.grid_size.unique())}")
+    x, y = libm.log(t.grid_size.to_numpy(float)), libm.log(t.seconds.to_numpy(float))
+    fit = sps.linregress(x, y)
+    q = sps.t.ppf(0.5 + level / 2, len(t) - 2) if len(t) > 2 else float("nan")
+    at = fit.intercept + fit.slope * libm.log(np.array([float(project_to)]))
+    projected = float(libm.exp(at)[0])
+    return {"exponent": float(fit.slope), "lo": float(fit.slope - q * fit.stderr),
+            "hi": float(fit.slope + q * fit.stderr), "projected_s": projected,
+            "runs": len(t), "sizes": sorted(int(n) for n in t.grid_size.unique())}
