@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from cliprl_helpers.core import dqn, experiment, metrics
+from cliprl_helpers.core import dqn, experiment, mdp, metrics
 
 
 def test_derangement_moves_every_pair_and_is_seeded():
@@ -63,9 +63,15 @@ def test_the_curve_metrics_agree_with_the_trainers_own_numbers(grid):
     assert (t.steps_to_090 <= t.steps_to_095).all()
     assert (t.steps_to_095 <= t.steps_to_converge).all()
     assert t.initial_return.tolist() == res.return_curve[0].tolist()
-    assert (t.final_fraction[~t.censored] == 1.0).all()
-    assert ((t.auc_fraction >= t.initial_fraction) | (t.initial_fraction == 1.0)).all()
-    assert (t.auc_fraction <= t.final_fraction).all() or t.censored.any()
+    done = t[~t.censored]
+    assert len(done) and (done.final_fraction == 1.0).all()
+    # a converged agent acts optimally: its return is minus the mean shortest distance
+    table = mdp.GridWorld(5).table(grid.tasks.target_goal)
+    assert (done.final_return == -table.steps_to_success()[table.starts].mean()).all()
+    # from convergence on the fraction is 1, so the area is at least the share of the
+    # budget left after it, and at most 1
+    assert (done.auc_fraction >= 1 - done.steps_to_converge / done.budget).all()
+    assert (t.auc_fraction <= 1.0).all()
 
 
 def test_baselines_weights(grid):
