@@ -103,3 +103,18 @@ def test_verify_refuses_rows_keyed_differently(results):
     assert "not comparable" in published.verify("headline", mine, results)
 
 
+
+
+def test_run_times_read_each_runs_seconds_from_the_provenance(tmp_path):
+    prov = {**PROVENANCE, "run_seconds": {
+        "chapter 05, grid 50, trials-0-0 (budget_growth=cells)": 1574.1,
+        "chapter 05, grid 8, trials-1-1 (budget_growth=cells)": 3.5}}
+    reproduce.write("headline", results_table(), prov, results_dir=tmp_path)
+    times = published.run_times("headline", tmp_path)
+    assert times.to_dict("records") == [
+        {"grid_size": 50, "first_trial": 0, "last_trial": 0, "spec": "budget_growth=cells",
+         "seconds": 1574.1},
+        {"grid_size": 8, "first_trial": 1, "last_trial": 1, "spec": "budget_growth=cells",
+         "seconds": 3.5}]
+    reproduce.write("headline", results_table(), PROVENANCE, results_dir=tmp_path)
+    assert published.run_times("headline", tmp_path).empty  # published before runs timed

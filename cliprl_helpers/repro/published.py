@@ -34,6 +34,7 @@ from . import codeprint, registry
 from .compare import TIMING_COLUMNS, as_text, compare, key_columns, split_timing
 from .provenance import describe_provenance, describe_source, provenance_file
 from .registry import RESULTS_DIR
+from .runs import Run
 from .sweep import small_run
 
 MANIFEST = "manifest.json"
@@ -115,6 +116,17 @@ def load(name: str, results_dir: Path = RESULTS_DIR, timing: bool = False) -> pd
                               f"{len(table)} expected. {_advice(name)}")
         table = table.assign(**{c: t[c].to_numpy() for c in TIMING_COLUMNS if c in t})
     return table
+
+
+def run_times(name: str, results_dir: Path = RESULTS_DIR) -> pd.DataFrame:
+    """The wall-clock seconds of each run that computed published result ``name``, as its
+    sweep recorded them: one row per run, columns ``grid_size, first_trial, last_trial,
+    spec, seconds`` (empty when the result was published before runs recorded their time)."""
+    prov = manifest(results_dir)["results"][name].get("provenance", {})
+    rows = [{**Run.parse_label(label), "seconds": seconds}
+            for label, seconds in (prov.get("run_seconds") or {}).items()]
+    return pd.DataFrame(rows, columns=["chapter", "grid_size", "first_trial", "last_trial",
+                                       "spec", "seconds"]).drop(columns="chapter")
 
 
 def describe(name: str, results_dir: Path = RESULTS_DIR,
