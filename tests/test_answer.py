@@ -67,6 +67,17 @@ def test_without_the_mechanism_tables_there_are_two_sentences():
     assert answer.top_picks(_runs()[_runs().method == "algorithm1"]) == {"runs": 0}
 
 
+def test_the_claim_2_sentence_can_be_left_to_the_size_ladder():
+    labels = {"algorithm2_shuffled": "the control", "language_top1": "top-1"}
+    text = answer.sentences(_verdicts(), _compared(), labels, _runs(), growth=False)
+    assert "claim 2" not in text and text.count(". ") == 1
+    assert text == answer.sentences(_verdicts(), _compared(), labels, _runs()).replace(
+        " The paper's second claim, that the gain grows with the grid: as printed, the ratio "
+        "falls from 1.97 at 8x8 to 1.14 at 25x25, so claim 2 is **not shown** (hi at 25x25 "
+        "1.39 >= 1); self-consistent, the ratio falls from 1.97 at 8x8 to 1.14 at 25x25, so "
+        "claim 2 is **not shown** (hi at 25x25 1.39 >= 1).", "")
+
+
 def test_alt_text_gives_every_number_of_the_figure():
     per_size = pd.DataFrame({"target_reading": ["as_printed"] * 2, "grid_size": [10, 8],
                              "geo-mean ratio": [1.61, 1.97], "lo": [1.26, 1.63],
@@ -89,6 +100,9 @@ def test_the_paper_beside_the_book():
                                       "Algorithm 1 0.90 (mean over runs)")
     assert table["as printed"][3] == "2 trials per size, sizes 8"
     assert "(Section 1)" in table["the paper"][0]
+    noted = answer.paper_table(_verdicts().iloc[:1], runs, growth_note="see the ladder")
+    assert noted["as printed"][1] == "not shown: the ratio falls ...\nsee the ladder"
+    assert noted.drop(index=1).equals(table.drop(index=1))
 
 
 @pytest.mark.parametrize("reading, name", [("as_printed", "as printed"),

@@ -98,3 +98,31 @@ def test_time_fit_recovers_a_power_law_and_projects_it():
     assert fit["runs"] == 8 and fit["sizes"] == [8, 15, 25, 50]
     with pytest.raises(ValueError, match="2 or more grid sizes"):
         ladder.time_fit(pd.DataFrame({"grid_size": [8, 8], "seconds": [1.0, 2.0]}))
+
+
+def test_the_censoring_table_counts_runs_and_shared_base_policies():
+    rows = []
+    for reading in ("as_printed", "self_consistent"):
+        for t in range(3):
+            for m in ("scratch", "algorithm2"):
+                rows.append({"target_reading": reading, "grid_size": 50, "trial": t,
+                             "method": m, "budget": 1_600_000, "bases_censored": t,
+                             "censored": m == "scratch" and t > 0})
+    table = pd.DataFrame(rows)
+    out = ladder.censoring_table(table)
+    assert out.to_dict("records") == [{
+        "grid size": 50, "budget (env steps)": 1_600_000, "scratch": "4 of 6",
+        "algorithm2": "0 of 6", "base policies": "3 of 12"}]  # 0 + 1 + 2 of 4 bases x 3
+    table.loc[(table.target_reading == "as_printed") & (table.trial == 1),
+              "bases_censored"] = 0
+    with pytest.raises(ValueError, match="grid size 50: the readings of a trial disagree"):
+        ladder.censoring_table(table)
+
+
+def test_the_time_table_per_size():
+    times = pd.DataFrame({"grid_size": [50, 8, 50, 8, 8], "seconds": [100.0, 1.0, 300.0,
+                                                                      2.0, np.nan]})
+    out = ladder.time_table(times)
+    assert out.to_dict("records") == [
+        {"grid size": 8, "runs": 2, "median s per run": 1.5, "total s": 3.0},
+        {"grid size": 50, "runs": 2, "median s per run": 200.0, "total s": 400.0}]

@@ -66,3 +66,15 @@ def test_decomposition_figure_draws_the_fitted_trend_over_its_sizes():
               if ln.get_label() == "Algorithm 2 / Algorithm 1: fitted, slope -0.50"]
     assert list(line.get_xdata()) == [1, 2]  # 10x10 and 15x15 on the categorical axis
     assert np.allclose(line.get_ydata(), [0.8, 0.8 * 1.5 ** -0.5])
+
+
+def test_answer_figure_draws_each_readings_fitted_trend():
+    per_size = pd.DataFrame({"target_reading": ["as_printed"] * 3, "grid_size": [8, 10, 50],
+                             "geo-mean ratio": [0.9, 0.8, 0.7], "lo": [0.8, 0.7, 0.6],
+                             "hi": [1.0, 0.9, 0.8]})
+    fit = {"sizes": [10, 50], "slope": -0.25, "fitted_first": 0.8, "fitted_last": 0.53}
+    fig = plotting.answer_figure(per_size, fits={"as_printed": fit})
+    [line] = [ln for ln in fig.axes[0].get_lines()
+              if ln.get_label() == "as printed: fitted, slope -0.25"]
+    assert list(line.get_xdata()) == [1, 2]
+    assert np.allclose(line.get_ydata(), [0.8, 0.8 * 5 ** -0.25])

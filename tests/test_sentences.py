@@ -3,6 +3,7 @@
 import pandas as pd
 
 from cliprl_helpers.analysis import sentences, stats
+from cliprl_helpers.analysis.claims import Verdict
 from conftest import sweep_table
 
 
@@ -52,3 +53,18 @@ def test_metrics_text_names_every_metric_that_changes_the_answer():
            "(1.20 [1.10, 1.30], higher is better)." in first
     assert "time to 0.9" not in first
     assert "**better than** Algorithm 1" in second and "jumpstart" in second
+
+
+def test_growth_text_gives_each_readings_label_effect_and_bound():
+    text = sentences.growth_text(
+        {"as_printed": Verdict("holds", "slope -0.40 [-0.70, -0.10]", "slope hi -0.10 < 0",
+                               "the ratio falls with size"),
+         "self_consistent": Verdict("not shown", "slope +0.10 [-0.20, 0.40]",
+                                    "slope lo -0.20 <= 0 <= hi +0.40", "the ratio rises")},
+        10, [50, 8, 10], 10)
+    assert text.startswith("Does the gain grow with the grid? On the size ladder (8x8 to "
+                           "50x50, 10 trials per size)")
+    assert "over sizes 10 and up" in text
+    assert ("*as printed*: **holds** (the ratio falls with size; slope -0.40 [-0.70, -0.10], "
+            "deciding: slope hi -0.10 < 0)") in text
+    assert "*self consistent*: **is not shown by these runs** (the ratio rises" in text

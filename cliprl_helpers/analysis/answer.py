@@ -45,8 +45,9 @@ def ratio_alt_text(per_size: pd.DataFrame) -> str:
 
 
 def sentences(verdicts: pd.DataFrame, compared: pd.DataFrame, labels: dict,
-              table: pd.DataFrame | None = None) -> str:
-    """Three sentences in Markdown.
+              table: pd.DataFrame | None = None, growth: bool = True) -> str:
+    """Three sentences in Markdown (two with ``growth=False``: the claim-2 sentence left to
+    the size ladder, chapter 10, whose rule decides claim 2).
 
     Args:
         verdicts: :func:`cliprl_helpers.analysis.claims.verdict`'s table (one row per reading).
@@ -64,8 +65,9 @@ def sentences(verdicts: pd.DataFrame, compared: pd.DataFrame, labels: dict,
     claim2 = "; ".join(f"{_reading(r)}, {d['claim 2 effect'] or 'no trend measurable'}, "
                        f"so claim 2 is **{d['claim 2']}** ({d['claim 2 bound']})"
                        for r, d in v.iterrows())
-    out = [f"Over every grid size and trial: {claim1}.",
-           f"The paper's second claim, that the gain grows with the grid: {claim2}."]
+    out = [f"Over every grid size and trial: {claim1}."]
+    if growth:
+        out.append(f"The paper's second claim, that the gain grows with the grid: {claim2}.")
     mech = mechanism(compared, labels, table)
     if mech:
         out.append(mech)
@@ -145,10 +147,12 @@ PAPER_CLAIMS = (
 )
 
 
-def paper_table(verdicts: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+def paper_table(verdicts: pd.DataFrame, table: pd.DataFrame,
+                growth_note: str = "") -> pd.DataFrame:
     """The paper beside the book: each claim quoted with its section and the paper's number,
     and the book's number and label per reading (columns ``the paper``, ``paper's number``
-    and one per reading)."""
+    and one per reading). ``growth_note`` follows each claim-2 label (where claim 2 is
+    decided when these sizes do not decide it)."""
     v = verdicts.set_index("reading")
     rows = []
     for key, quote, number in PAPER_CLAIMS:
@@ -158,7 +162,7 @@ def paper_table(verdicts: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
             if key == "claim 1":
                 said = f"ratio {d['geo-mean ratio']:.2f} {d['95% CI']}\n{d['claim 1 label']}"
             elif key == "claim 2":
-                said = d["claim 2 label"]
+                said = d["claim 2 label"] + (f"\n{growth_note}" if growth_note else "")
             elif key == "initialisation":
                 start = sub.groupby("method").initial_fraction.mean()
                 said = (f"cells optimal at the start: Algorithm 2 {start['algorithm2']:.2f}, "

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ..core.tasks import PAPER_BASE_INSTRUCTIONS
 from . import libm
 from .claims import Verdict
 from .stats import LEVEL, bca_interval, interval_text, slope_log_ratio
@@ -173,3 +174,40 @@ def time_fit(times: pd.DataFrame, project_to: int = 100, level: float = LEVEL) -
     return {"exponent": float(fit.slope), "lo": float(fit.slope - q * fit.stderr),
             "hi": float(fit.slope + q * fit.stderr), "projected_s": projected,
             "runs": len(t), "sizes": sorted(int(n) for n in t.grid_size.unique())}
+
+
+def censoring_table(table: pd.DataFrame, methods=None) -> pd.DataFrame:
+    """Runs censored at their budget, per grid size: each method's fine-tuning runs (``"k of
+    n"``, both readings together) and the base policies (each trial trains one per base
+    task, shared by both readings: ``bases_censored`` counts a trial's), with the budget.
+
+    ``ValueError`` when the two readings of a trial disagree on its censored base policies
+    (then they were not the same policies).
+    """
+    methods = list(dict.fromkeys(table.method)) if methods is None else list(methods)
+    rows = []
+    for n, g in table.groupby("grid_size", sort=True):
+        row = {"grid size": int(n), "budget (env steps)": int(g.budget.max())}
+        for m in methods:
+            runs = g[g.method == m]
+            row[m] = f"{int(runs.censored.sum())} of {len(runs)}"
+        per_trial = g.groupby("trial").bases_censored.agg(["min", "max"])
+        if (per_trial["min"] != per_trial["max"]).any():
+            raise ValueError(f"grid size {n}: the readings of a trial disagree on its "
+                             f"censored base policies")
+        row["base policies"] = (f"{int(per_trial['max'].sum())} of "
+                                f"{len(PAPER_BASE_INSTRUCTIONS) * len(per_trial)}")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def time_table(times: pd.DataFrame) -> pd.DataFrame:
+    """Wall-clock seconds of a sweep's runs per grid size (``times``: columns
+    ``grid_size``, ``seconds``, one run each, as :func:`cliprl_helpers.repro.published
+    .run_times` gives them): runs, median and total seconds."""
+    t = times.dropna(subset=["seconds"])
+    g = t.groupby("grid_size").seconds
+    out = pd.DataFrame({"runs": g.size(), "median s per run": g.median().round(1),
+                        "total s": g.sum().round(0)}).reset_index()
+    return out.rename(columns={"grid_size": "grid size"})
+

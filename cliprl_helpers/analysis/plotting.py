@@ -162,7 +162,7 @@ def decomposition_figure(table, resolution: int, fits: Mapping | None = None):
     return fig
 
 
-def answer_figure(per_size):
+def answer_figure(per_size, fits: Mapping | None = None):
     """The first page's answer: Algorithm 2 / Algorithm 1 per grid size, geometric mean with
     its 95% interval, one line per target reading, with the paper's claim (0.5) and no
     difference (1) drawn as lines.
@@ -170,6 +170,9 @@ def answer_figure(per_size):
     Args:
         per_size: :func:`cliprl_helpers.analysis.stats.ratio_table` by ``target_reading`` and
             ``grid_size`` (columns ``geo-mean ratio``, ``lo``, ``hi``).
+        fits: optional ``{reading: trend}`` (:func:`cliprl_helpers.analysis.ladder.trend`):
+            each reading's fitted ``ratio = fitted_first x (n / n0) ^ slope`` drawn dotted
+            over the sizes it was fitted on.
     Returns the figure.
     """
     readings = list(dict.fromkeys(per_size.target_reading))
@@ -182,6 +185,13 @@ def answer_figure(per_size):
         ax.errorbar(x, gm, yerr=[gm - sub.lo.to_numpy(), sub.hi.to_numpy() - gm], fmt="o-",
                     capsize=4, color=PALETTE[[0, 5, 2, 3][k % 4]], linewidth=2,
                     label=f"target {reading.replace('_', ' ')}")
+        fit = (fits or {}).get(reading)
+        if fit is not None:
+            n = np.asarray(fit["sizes"], float)
+            ax.plot([sizes.index(v) for v in fit["sizes"]],
+                    fit["fitted_first"] * (n / n[0]) ** fit["slope"], ":", linewidth=2.2,
+                    color=PALETTE[[0, 5, 2, 3][k % 4]],
+                    label=f"{reading.replace('_', ' ')}: fitted, slope {fit['slope']:+.2f}")
     ax.axhline(1.0, color="0.3", linewidth=1.2, label="no difference (1)")
     ax.axhline(0.5, color=PALETTE[2], linestyle="--", linewidth=1.2,
                label="the paper's claim: 50% fewer steps (0.5)")

@@ -3,13 +3,13 @@ computed from a table (never typed), so a page says what its numbers say."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import libm
-from .claims import NO_DIFFERENCE, claim_reduction
+from .claims import NO_DIFFERENCE, Verdict, claim_reduction
 from .stats import detectable_ratio, interval_text, paired_steps, ratio_table
 
 
@@ -243,3 +243,27 @@ def metrics_text(pooled: pd.DataFrame, num_label: str = "Algorithm 2",
                      + "; ".join(said(r) for _, r in other.iterrows()) + ".")
         items.append(text)
     return "\n".join(items)
+
+
+def growth_text(verdicts: Mapping[str, Verdict], trials: int, sizes: Sequence[int],
+                min_size: int) -> str:
+    """The claim-2 sentence of the size ladder, in Markdown: per reading, the plan's label,
+    the direction and size of the effect, which method moved, and the deciding bound.
+
+    Args:
+        verdicts: reading -> :func:`cliprl_helpers.analysis.ladder.growth_verdict`'s verdict.
+        trials: trials per grid size; sizes: every grid size of the ladder; min_size: the
+            smallest size of the primary test.
+    """
+    sizes = sorted(int(n) for n in sizes)
+    said = "; ".join(
+        f"*{reading.replace('_', ' ')}*: **{_says(v.status)}**"
+        + (f" ({v.effect}; {v.reason}, deciding: {v.bound})" if v.effect else
+           f" ({v.reason})")
+        for reading, v in verdicts.items())
+    return (f"Does the gain grow with the grid? On the size ladder ({sizes[0]}x{sizes[0]} to "
+            f"{sizes[-1]}x{sizes[-1]}, {trials} trials per size), the paper's second claim, "
+            f"by the rule planned before the runs (the slope of the log ratio Algorithm 2 / "
+            f"Algorithm 1 on log grid size over sizes {min_size} and up, 95% BCa interval "
+            f"over trials): {said}.")
+
