@@ -210,4 +210,3 @@ def time_table(times: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"runs": g.size(), "median s per run": g.median().round(1),
                         "total s": g.sum().round(0)}).reset_index()
     return out.rename(columns={"grid_size": "grid size"})
-

@@ -266,4 +266,3 @@ def growth_text(verdicts: Mapping[str, Verdict], trials: int, sizes: Sequence[in
             f"by the rule planned before the runs (the slope of the log ratio Algorithm 2 / "
             f"Algorithm 1 on log grid size over sizes {min_size} and up, 95% BCa interval "
             f"over trials): {said}.")
-
