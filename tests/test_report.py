@@ -58,6 +58,9 @@ def test_report_html_is_escaped_and_structured():
     out = report.to_html("**Target:** a < b & `x`\n\n* one\n* **two**")
     assert out == ("<p><strong>Target:</strong> a &lt; b &amp; <code>x</code></p>\n"
                    "<ul><li>one</li><li><strong>two</strong></li></ul>")
+    out = report.to_html("* *as printed*: **holds**, 2 * 3 = 6, *x*y")
+    assert out == ("<ul><li><em>as printed</em>: <strong>holds</strong>, 2 * 3 = 6, "
+                   "*x*y</li></ul>")
     box = report.admonition("small sweep").data
     assert box.startswith('<div class="admonition warning"><p class="admonition-title">Warning')
 

@@ -49,7 +49,7 @@ def test_metrics_text_names_every_metric_that_changes_the_answer():
     assert first.startswith("* *as printed*: by the paper's metric Algorithm 2 is **worse than"
                             "** Algorithm 1 (time to 1.0 (the paper's): worse (1.45 [1.31, "
                             "1.61], lower is better)).")
-    assert "**1 of 2 other metrics give another answer**: jumpstart: optimal fraction: better " \
+    assert "**1 of 2 other metrics gives another answer**: jumpstart: optimal fraction: better " \
            "(1.20 [1.10, 1.30], higher is better)." in first
     assert "time to 0.9" not in first
     assert "**better than** Algorithm 1" in second and "jumpstart" in second

@@ -3,7 +3,8 @@
 Jupyter Book pastes a glued output into *another* page only as text, HTML or an image, so the
 verdict and headline sentences (built as a small subset of Markdown by
 :mod:`cliprl_helpers.analysis.stats`) are turned into HTML here: paragraphs, ``* `` bullet lists,
-``**bold**`` and ```code```; everything else is escaped.
+``**bold**``, ``*emphasis*`` (an asterisk that touches a word on its inner side only: ``a * b``
+stays as it is) and ```code```; everything else is escaped.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def to_html(markdown: str) -> str:
 def _inline(text: str) -> str:
     text = _html.escape(text, quote=False)
     text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    text = re.sub(r"(?<![\w*])\*(?![\s*])(.+?)(?<![\s*])\*(?![\w*])", r"<em>\1</em>", text)
     return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
 
 

@@ -239,7 +239,8 @@ def metrics_text(pooled: pd.DataFrame, num_label: str = "Algorithm 2",
         if other.empty:
             text += "Every other metric gives the same answer."
         else:
-            text += (f"**{len(other)} of {len(rest)} other metrics give another answer**: "
+            verb = "gives" if len(other) == 1 else "give"
+            text += (f"**{len(other)} of {len(rest)} other metrics {verb} another answer**: "
                      + "; ".join(said(r) for _, r in other.iterrows()) + ".")
         items.append(text)
     return "\n".join(items)
