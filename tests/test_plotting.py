@@ -78,3 +78,17 @@ def test_answer_figure_draws_each_readings_fitted_trend():
               if ln.get_label() == "as printed: fitted, slope -0.25"]
     assert list(line.get_xdata()) == [1, 2]
     assert np.allclose(line.get_ydata(), [0.8, 0.8 * 5 ** -0.25])
+
+
+def test_ratio_axis_labels_powers_of_two_and_thins_them_over_a_wide_range():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.set_ylim(0.3, 5)
+    plotting.ratio_axis(ax)
+    assert list(ax.get_yticks()) == [0.5, 1, 2, 4]
+    ax.set_ylim(1e-6, 1e3)  # 30 doublings: every fourth power of 2
+    plotting.ratio_axis(ax)
+    ticks = list(ax.get_yticks())
+    assert len(ticks) <= 8 and 1.0 in ticks and 16.0 in ticks and 2.0 not in ticks
+    plt.close(fig)

@@ -255,12 +255,15 @@ def figure2(table):
 
 
 def ratio_axis(ax, axis: str = "y") -> None:
-    """A log axis for ratios labelled 0.25, 0.5, 1, 2, ... (not 10^x)."""
+    """A log axis for ratios labelled 0.25, 0.5, 1, 2, ... (not 10^x); over a range of more
+    than 8 doublings, every second, third, ... power of 2, so at most 8 labels."""
 
     getattr(ax, f"set_{axis}scale")("log")
     a = getattr(ax, f"{axis}axis")
     lo, hi = getattr(ax, f"get_{axis}lim")()
-    ticks = [2.0 ** k for k in range(-6, 7) if lo <= 2.0 ** k <= hi] or [1.0]
+    powers = [k for k in range(-40, 41) if lo <= 2.0 ** k <= hi]
+    step = max(1, math.ceil(len(powers) / 8))
+    ticks = [2.0 ** k for k in powers if k % step == 0] or [1.0]
     a.set_major_locator(FixedLocator(ticks))
     a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     a.set_minor_locator(NullLocator())
@@ -398,6 +401,8 @@ def metrics_figure(ratios, num_label: str = "Algorithm 2", den_label: str = "Alg
         ax.set_title(f"{metric}\n({better} is better for {num_label})", fontsize=10)
         _grid_size_axis(ax, sizes)
         ax.set_xlabel("")
+        if len(sizes) > 4:  # six sizes' labels do not fit side by side in a panel
+            ax.tick_params(axis="x", labelrotation=45, labelsize=8)
     for ax in axes[:, 0]:
         ax.set_ylabel(f"{num_label} / {den_label}")
     axes.flat[0].legend(title="target reading", fontsize=8, title_fontsize=8)
