@@ -6,6 +6,7 @@ matplotlib.use("agg")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 from cliprl_helpers.analysis import plotting, stats  # noqa: E402
 from conftest import sweep_table  # noqa: E402
@@ -91,4 +92,17 @@ def test_ratio_axis_labels_powers_of_two_and_thins_them_over_a_wide_range():
     plotting.ratio_axis(ax)
     ticks = list(ax.get_yticks())
     assert len(ticks) <= 8 and 1.0 in ticks and 16.0 in ticks and 2.0 not in ticks
+    plt.close(fig)
+
+
+def test_ratio_limits_stay_positive_for_widely_spread_ratios():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.errorbar([0, 1], [0.5, 30.0], yerr=[[0.2, 0.1], [0.1, 6.0]])  # linear autoscale < 0
+    assert ax.get_ylim()[0] < 0
+    plotting.ratio_limits(ax, [[0.3, 0.6], [29.9, 36.0], [np.nan, np.inf]], 0.8, 1.25)
+    assert ax.get_ylim() == pytest.approx((0.3 / 1.15, 36.0 * 1.15))
+    plotting.ratio_limits(ax, [[1.0, 1.05]], 0.8, 1.25)  # within the least range
+    assert ax.get_ylim() == pytest.approx((0.8, 1.25))
     plt.close(fig)

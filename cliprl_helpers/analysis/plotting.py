@@ -195,7 +195,7 @@ def answer_figure(per_size, fits: Mapping | None = None):
     ax.axhline(1.0, color="0.3", linewidth=1.2, label="no difference (1)")
     ax.axhline(0.5, color=PALETTE[2], linestyle="--", linewidth=1.2,
                label="the paper's claim: 50% fewer steps (0.5)")
-    ax.set_ylim(min(0.4, ax.get_ylim()[0]), max(2.2, ax.get_ylim()[1]))
+    ratio_limits(ax, per_size[["lo", "hi"]].to_numpy(), 0.4, 2.2)
     ratio_axis(ax)
     _grid_size_axis(ax, sizes)
     ax.set_ylabel("steps, Algorithm 2 / Algorithm 1\n(geo-mean, 95% CI; < 1: faster)")
@@ -252,6 +252,18 @@ def figure2(table):
     _grid_size_axis(axes[-1, 0], sizes)
     fig.tight_layout()
     return fig
+
+
+def ratio_limits(ax, values, low: float, high: float, margin: float = 1.15) -> None:
+    """Y limits for a log ratio axis from the plotted ``values`` (intervals included): at
+    least ``low`` to ``high``, and every finite positive value with a margin (a factor).
+    Matplotlib's linear autoscale can put the lower limit below 0 when values spread widely,
+    which a log axis cannot show."""
+    v = np.asarray(values, float).ravel()
+    v = v[np.isfinite(v) & (v > 0)]
+    lo = min(low, v.min() / margin) if v.size else low
+    hi = max(high, v.max() * margin) if v.size else high
+    ax.set_ylim(lo, hi)
 
 
 def ratio_axis(ax, axis: str = "y") -> None:
@@ -394,8 +406,7 @@ def metrics_figure(ratios, num_label: str = "Algorithm 2", den_label: str = "Alg
             ax.errorbar(x, gm, yerr=err, fmt="o-", capsize=3, markersize=4,
                         color=PALETTE[[0, 5][k % 2]], label=reading.replace("_", " "))
         ax.axhline(1.0, color="0.3", linewidth=1)
-        lo, hi = ax.get_ylim()
-        ax.set_ylim(min(lo, 0.8), max(hi, 1.25))
+        ratio_limits(ax, sub[["geo-mean ratio", "lo", "hi"]].to_numpy(), 0.8, 1.25)
         ratio_axis(ax)
         better = sub.better.iloc[0]
         ax.set_title(f"{metric}\n({better} is better for {num_label})", fontsize=10)
