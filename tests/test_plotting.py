@@ -88,6 +88,9 @@ def test_ratio_axis_labels_powers_of_two_and_thins_them_over_a_wide_range():
     ax.set_ylim(0.3, 5)
     plotting.ratio_axis(ax)
     assert list(ax.get_yticks()) == [0.5, 1, 2, 4]
+    ax.set_ylim(0.85, 1.2)  # no two powers of 2: tenths
+    plotting.ratio_axis(ax)
+    assert list(ax.get_yticks()) == [0.9, 1.0, 1.1]
     ax.set_ylim(1e-6, 1e3)  # 30 doublings: every fourth power of 2
     plotting.ratio_axis(ax)
     ticks = list(ax.get_yticks())

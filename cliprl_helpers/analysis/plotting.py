@@ -268,14 +268,18 @@ def ratio_limits(ax, values, low: float, high: float, margin: float = 1.15) -> N
 
 def ratio_axis(ax, axis: str = "y") -> None:
     """A log axis for ratios labelled 0.25, 0.5, 1, 2, ... (not 10^x); over a range of more
-    than 8 doublings, every second, third, ... power of 2, so at most 8 labels."""
+    than 8 doublings, every second, third, ... power of 2, so at most 8 labels; over a range
+    with fewer than two powers of 2, 0.8, 0.9, 1, 1.1, 1.25, ..."""
 
     getattr(ax, f"set_{axis}scale")("log")
     a = getattr(ax, f"{axis}axis")
     lo, hi = getattr(ax, f"get_{axis}lim")()
     powers = [k for k in range(-40, 41) if lo <= 2.0 ** k <= hi]
     step = max(1, math.ceil(len(powers) / 8))
-    ticks = [2.0 ** k for k in powers if k % step == 0] or [1.0]
+    ticks = [2.0 ** k for k in powers if k % step == 0]
+    if len(ticks) < 2:  # a narrow range: ratios near 1 labelled by tenths
+        ticks = [v for v in (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75) if lo <= v <= hi]
+        ticks = ticks or [1.0]
     a.set_major_locator(FixedLocator(ticks))
     a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     a.set_minor_locator(NullLocator())
