@@ -74,6 +74,16 @@ def test_the_label_says_which_method_moved():
     assert "fitted 1.00 at 10x10" not in verdict.label and "at 40x40" in verdict.label
 
 
+def test_growth_verdicts_decide_each_reading_alone():
+    table = pd.concat([_table(-0.6).assign(target_reading="self_consistent"), _table(0.0)])
+    verdicts, fits = ladder.growth_verdicts(table, 0)
+    assert list(verdicts) == ["self_consistent", "as_printed"]  # table order
+    assert verdicts["self_consistent"].status == "holds"
+    assert verdicts["as_printed"].status == "not shown"
+    alone = ladder.growth_verdict(table[table.target_reading == "as_printed"], 0)
+    assert verdicts["as_printed"] == alone[0] and fits["as_printed"] == alone[1]
+
+
 def test_a_missing_trial_or_method_is_refused():
     table = _table(-0.5)
     with pytest.raises(ValueError, match=r"trials missing at grid size\(s\) \{40: 1\}"):

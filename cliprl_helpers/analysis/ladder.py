@@ -127,6 +127,17 @@ def growth_verdict(table: pd.DataFrame, resolution: int, min_size: int = PRIMARY
     return Verdict(status, span, bound, effect), fits
 
 
+def growth_verdicts(table: pd.DataFrame, resolution: int, level: float = LEVEL,
+                    seed: int = 0) -> tuple[dict, dict]:
+    """:func:`growth_verdict` for every target reading of ``table``, in table order:
+    ``({reading: verdict}, {reading: fits})``."""
+    verdicts, fits = {}, {}
+    for reading, sub in table.groupby("target_reading", sort=False):
+        verdicts[reading], fits[reading] = growth_verdict(sub, resolution, level=level,
+                                                          seed=seed)
+    return verdicts, fits
+
+
 def trend_table(table: pd.DataFrame, resolution: int, level: float = LEVEL,
                 seed: int = 0) -> pd.DataFrame:
     """Per reading: the primary test (sizes >= 10), the same over every size (secondary),
