@@ -149,8 +149,9 @@ book: $(STAMP) $(PKG_STAMP)
 
 # The published results: make reproduce recomputes every one from an empty cache of its own
 # (runs/reproduce/; resumable after Ctrl-C) and compares it with results/ row by row;
-# make publish writes what it computed. SCHEDULER=tcp://host:8786 runs them on a real cluster.
-RESULT_ENGINE = --jobs 2 $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+# make publish writes what it computed. SCHEDULER=tcp://host:8786 runs them on a real cluster;
+# ONLY="ch07 ch08" (names from `make results-status`) computes only those.
+RESULT_ENGINE = --jobs 2 $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(ONLY),--only $(ONLY))
 reproduce: $(STAMP)
 	$(PY) -m cliprl_helpers.repro.reproduce reproduce $(RESULT_ENGINE)
 

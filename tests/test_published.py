@@ -118,3 +118,18 @@ def test_run_times_read_each_runs_seconds_from_the_provenance(tmp_path):
          "seconds": 3.5}]
     reproduce.write("headline", results_table(), PROVENANCE, results_dir=tmp_path)
     assert published.run_times("headline", tmp_path).empty  # published before runs timed
+
+
+def test_verify_shared_compares_the_rows_two_results_both_computed(results):
+    # a result like the size ladder (written here under another registered name): the
+    # headline's rows with a parameter it fixed for every row, and a size the headline lacks
+    own = results_table().assign(param_budget_growth="cells")
+    big = results_table(trials=1).assign(grid_size=35, param_budget_growth="cells")
+    reproduce.write("robustness", pd.concat([own, big]), PROVENANCE, results_dir=results)
+    said = published.verify_shared("robustness", "headline", results)
+    assert said.startswith("robustness's rows (against results/headline.csv)")
+    assert "18 rows compared, 18 identical" in said
+    reproduce.write("robustness", pd.concat([results_table(steps=999), big])
+                    .assign(param_budget_growth="cells"), PROVENANCE, results_dir=results)
+    said = published.verify_shared("robustness", "headline", results)
+    assert "18 rows compared, 17 identical" in said and "steps_to_converge" in said

@@ -79,3 +79,10 @@ def test_reproduce_reports_every_table_and_fails_only_on_a_reference_difference(
     assert reproduce.main(["reproduce", "--only", "headline", *work]) == 1
     captured = capsys.readouterr()
     assert "1 rows differ" in captured.out and "some published rows differ" in captured.err
+
+
+def test_a_results_notebook_parameters_include_its_recipes_fixed_ones():
+    params = reproduce._notebook_params(registry.LADDER)
+    assert params["budget_growth"] == "cells" and params["n_trials"] == 10
+    assert params["methods"] == list(registry.LADDER_METHODS)
+    assert reproduce._notebook_params(registry.RESULTS["headline"])["budget_growth"] == "none"

@@ -250,3 +250,16 @@ def verify(name: str, table: pd.DataFrame, results_dir: Path = RESULTS_DIR) -> s
     return c.report().replace(f"{name}: ", f"{name} (against results/{name}.csv): ", 1)
 
 
+def verify_shared(name: str, other: str, results_dir: Path = RESULTS_DIR) -> str:
+    """Compare published result ``name`` with published result ``other`` on the rows both
+    computed: a trial's bits do not depend on its population, so a row of ``name`` with the
+    keys of a row of ``other`` must equal it to the bit (the size ladder's paper sizes are
+    headline rows). The ``param_*`` columns of ``name`` that ``other`` lacks (parameters
+    ``name`` fixed for all its rows) are left out of the keys; :func:`verify` does the rest."""
+    table = load(name, results_dir)
+    theirs = load(other, results_dir).columns
+    fixed = [c for c in table.columns if c.startswith("param_") and c not in theirs]
+    return verify(other, table.drop(columns=fixed), results_dir).replace(
+        f"{other} (against", f"{name}'s rows (against", 1)
+
+

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from tqdm.auto import tqdm
 
 from ..core import numerics
@@ -171,6 +172,7 @@ def _notebook_params(result: Result) -> dict:
               if k not in ("results_csv", "source")}
     if result.trials is not None:
         params["n_trials"] = result.trials
+    params.update({k: yaml.safe_load(v) for k, v in result.parameters})  # the recipe's -p
     return params
 
 
@@ -220,8 +222,8 @@ def status_report(results_dir: Path = RESULTS_DIR) -> tuple[str, bool]:
     if not ok:
         lines.append("`make reproduce` recomputes every published result and reports, row by "
                      "row, whether any number changed; `make publish` writes the recomputed "
-                     "results into results/ (both from an empty cache, about 32 min on 2 "
-                     "cores).")
+                     "results into results/ (both from an empty cache; `make reproduce "
+                     "ONLY=<name>` recomputes one; how_to_run gives the times).")
     return "\n".join(lines), ok
 
 
