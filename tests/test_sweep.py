@@ -167,6 +167,7 @@ def test_parameter_grid_runs_on_a_local_cluster_and_gathers(reference):
     assert set(summary.param_weighting) == {"paper", "top1"}
     assert set(summary[summary.method == "algorithm2"].weighting) == {"paper", "top1"}
     assert "local Dask cluster of 1 worker" in one.stdout and "total wall time" in one.stdout
+    assert "IPKernelApp" not in one.stderr, one.stderr[-2000:]  # no kernel log lines
     d = tmp / "runs1" / "weighting=top1" / "grid-5"
     assert json.loads((d / "params.json").read_text())["weighting"] == "top1"
     marker = json.loads((d / "finished.json").read_text())

@@ -214,8 +214,8 @@ def censoring_table(table: pd.DataFrame, methods=None) -> pd.DataFrame:
 
 def time_table(times: pd.DataFrame) -> pd.DataFrame:
     """Wall-clock seconds of a sweep's runs per grid size (``times``: columns
-    ``grid_size``, ``seconds``, one run each, as :func:`cliprl_helpers.repro.published
-    .run_times` gives them): runs, median and total seconds."""
+    ``grid_size``, ``seconds``, one row per run, as ``repro.published.run_times`` gives
+    them): runs, median and total seconds."""
     t = times.dropna(subset=["seconds"])
     g = t.groupby("grid_size").seconds
     out = pd.DataFrame({"runs": g.size(), "median s per run": g.median().round(1),

@@ -239,6 +239,13 @@ def lock_holder(path: Path) -> str:
         return "?"
 
 
+#: The notebook kernel's own log kept out of the sweep's output: every kernel warns that it
+#: talks to papermill over local TCP without encryption, and one stopped at the end of its
+#: notebook logs the interrupt as an error; a long sweep's log drowned in them. A notebook's
+#: own errors still reach the sweep (papermill raises them).
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+
+
 def execute(run: Run, root: Path) -> dict:
     """Execute ``run`` (in whichever process the engine chose) and mark it finished.
 
@@ -272,7 +279,8 @@ def execute(run: Run, root: Path) -> dict:
                 papermill.execute_notebook(
                     str(run.notebook), str(tmp_nb),
                     parameters={**run.params, "results_csv": str(tmp_csv)},
-                    cwd=str(root / "notebooks"), progress_bar=False, kernel_name="python3")
+                    cwd=str(root / "notebooks"), progress_bar=False, kernel_name="python3",
+                    extra_arguments=KERNEL_ARGUMENTS)
             problem = table_problem(tmp_csv, run)
             if problem:
                 raise RuntimeError(problem)
