@@ -67,6 +67,7 @@ def stop(client, cluster, futures, children) -> None:
             p.kill()
         except psutil.NoSuchProcess:
             pass
+    psutil.wait_procs(alive, timeout=5)  # a killed process is gone only once it has exited
 
 
 def children() -> list:
