@@ -1,5 +1,7 @@
 """The transfer metrics read off a learning curve (metrics.py), against hand-computed values."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -50,3 +52,22 @@ def test_a_run_stopped_at_a_lower_threshold_cannot_say_when_it_reaches_a_higher_
 def test_mismatched_curves_are_refused():
     with pytest.raises(ValueError, match="do not match 4 evaluations"):
         metrics.curve_metrics(STEPS, FRACTION, RETURN[:, :1], 1000)
+
+
+def test_the_area_of_a_frozen_agent_does_not_depend_on_how_long_its_population_ran():
+    # a converged agent keeps its value; a population that ran longer recorded it more often
+    v, budget = -1003 / 63, 400_000  # a mean return over 63 start cells
+    short_steps = np.arange(0, 128 * 40, 128)
+    long_steps = np.arange(0, 128 * 900, 128)
+    learning = np.array([-20.0, -9.5, -7.25])
+    short = np.r_[learning, np.full(len(short_steps) - 3, v)][:, None]
+    long = np.r_[learning, np.full(len(long_steps) - 3, v)][:, None]
+    a = metrics.area(short_steps, short, budget)
+    b = metrics.area(long_steps, long, budget)
+    assert a.tobytes() == b.tobytes()
+    expected = math.fsum([-20.0 * 128, -9.5 * 128, -7.25 * 128, v * (budget - 3 * 128)])
+    assert a[0] == expected / budget
+    # one product per recorded evaluation, as before, differs in the last bits here
+    per_point = [math.fsum(c[:, 0] * np.diff(np.append(s, budget))) / budget
+                 for s, c in ((short_steps, short), (long_steps, long))]
+    assert per_point[0] != per_point[1]

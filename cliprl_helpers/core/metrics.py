@@ -45,13 +45,21 @@ def area(curve_steps: np.ndarray, curve: np.ndarray, budget: int) -> np.ndarray:
     """Mean of each agent's ``curve`` ``(K, P)`` over env steps ``[0, budget)``: ``(P,)``.
 
     Value ``k`` holds from ``curve_steps[k]`` to the next evaluation (the last one to the
-    budget): a left Riemann sum on the evaluation grid, exact in the weights.
+    budget): a left Riemann sum on the evaluation grid, exact in the weights. Consecutive
+    equal values count as one segment (its width an exact integer sum), so an agent frozen
+    since it converged gets the same bits however long its population went on recording it:
+    one product ``value x width`` for its whole tail, not one per evaluation.
     """
     edges = np.minimum(np.append(curve_steps, budget), budget).astype(np.int64)
     width = np.diff(edges)
     if (width < 0).any() or curve_steps[0] != 0:
         raise ValueError("curve_steps must start at 0 and increase")
-    return np.array([math.fsum(curve[:, p] * width) / budget for p in range(curve.shape[1])])
+    out = []
+    for p in range(curve.shape[1]):
+        v = curve[:, p]
+        start = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])  # where each run begins
+        out.append(math.fsum(v[start] * np.add.reduceat(width, start)) / budget)
+    return np.array(out)
 
 
 def curve_metrics(curve_steps: np.ndarray, fraction: np.ndarray, greedy_return: np.ndarray,
