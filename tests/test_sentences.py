@@ -37,20 +37,23 @@ def test_detectable_ratio_with_two_trials_still_answers():
 
 def test_metrics_text_names_every_metric_that_changes_the_answer():
     pooled = pd.DataFrame({
-        "target_reading": ["as_printed"] * 3 + ["self_consistent"] * 3,
-        "metric": ["time to 1.0 (the paper's)", "jumpstart: optimal fraction", "time to 0.9"] * 2,
-        "better": ["lower", "higher", "lower"] * 2,
-        "geo-mean ratio": [1.45, 1.2, 1.1, 0.8, 1.0, 0.9],
-        "95% CI": ["[1.31, 1.61]", "[1.10, 1.30]", "[1.01, 1.20]", "[0.70, 0.95]",
-                   "[0.90, 1.10]", "[0.80, 0.99]"],
-        "answer": ["worse", "better", "worse", "better", "not shown", "better"]})
+        "target_reading": ["as_printed"] * 4 + ["self_consistent"] * 4,
+        "metric": ["time to 1.0 (the paper's)", "jumpstart: optimal fraction", "time to 0.9",
+                   "final optimal fraction"] * 2,
+        "better": ["lower", "higher", "lower", "higher"] * 2,
+        "geo-mean ratio": [1.45, 1.2, 1.1, 1.0, 0.8, 1.0, 0.9, 1.0],
+        "95% CI": ["[1.31, 1.61]", "[1.10, 1.30]", "[1.01, 1.20]", "[1.00, 1.00]",
+                   "[0.70, 0.95]", "[0.90, 1.10]", "[0.80, 0.99]", "[1.00, 1.00]"],
+        "answer": ["worse", "better", "worse", "equal", "better", "not shown", "better",
+                   "equal"]})
     text = sentences.metrics_text(pooled)
     first, second = text.split("\n")
     assert first.startswith("* *as printed*: by the paper's metric Algorithm 2 is **worse than"
                             "** Algorithm 1 (time to 1.0 (the paper's): worse (1.45 [1.31, "
                             "1.61], lower is better)).")
-    assert "**1 of 2 other metrics gives another answer**: jumpstart: optimal fraction: better " \
-           "(1.20 [1.10, 1.30], higher is better)." in first
+    assert "**1 of 3 other metrics gives another answer**: jumpstart: optimal fraction: better " \
+           "(1.20 [1.10, 1.30], higher is better). Equal for both in every trial: final " \
+           "optimal fraction." in first
     assert "time to 0.9" not in first
     assert "**better than** Algorithm 1" in second and "jumpstart" in second
 

@@ -28,6 +28,9 @@ def test_metric_ratios_by_hand():
     assert got.loc["jumpstart: episode length", "geo-mean ratio"] == pytest.approx(0.5)
     assert got.loc["time to 0.9", "answer"] == "not measured"
     assert got.loc["final optimal fraction", "geo-mean ratio"] == 1.0
+    # the same value for both in every trial: equal, not "not shown"
+    assert got.loc["final optimal fraction", "answer"] == "equal"
+    assert got.loc["final episode length", "answer"] == "equal"
     assert got.loc["time to 1.0 (the paper's)", "better"] == "lower"
 
     # pooled over sizes, the unit is a (grid size, trial) pair

@@ -217,7 +217,8 @@ def metrics_text(pooled: pd.DataFrame, num_label: str = "Algorithm 2",
                  den_label: str = "Algorithm 1") -> str:
     """One Markdown item per reading: the answer of the paper's metric (time to 1.0, the
     first of :data:`~cliprl_helpers.analysis.transfer_metrics.METRICS`) and every metric
-    that gives another one, with its ratio and interval.
+    that gives another one, with its ratio and interval; metrics equal in every trial (the
+    final values, when every run converged) are named as such, not as another answer.
 
     Args:
         pooled: :func:`~cliprl_helpers.analysis.transfer_metrics.metric_ratios` by
@@ -231,7 +232,9 @@ def metrics_text(pooled: pd.DataFrame, num_label: str = "Algorithm 2",
             return (f"{row.metric}: {row.answer} ({row['geo-mean ratio']:.2f} "
                     f"{row['95% CI']}, {row.better} is better)")
 
-        other = rest[(rest.answer != first.answer) & (rest.answer != "not measured")]
+        other = rest[(rest.answer != first.answer) & ~rest.answer.isin(["not measured",
+                                                                         "equal"])]
+        equal = rest.metric[rest.answer == "equal"].tolist()
         relation = {"better": "better than", "worse": "worse than",
                     "not shown": "not shown to differ from"}.get(first.answer, first.answer)
         text = (f"* *{reading.replace('_', ' ')}*: by the paper's metric {num_label} is "
@@ -242,6 +245,8 @@ def metrics_text(pooled: pd.DataFrame, num_label: str = "Algorithm 2",
             verb = "gives" if len(other) == 1 else "give"
             text += (f"**{len(other)} of {len(rest)} other metrics {verb} another answer**: "
                      + "; ".join(said(r) for _, r in other.iterrows()) + ".")
+        if equal:
+            text += f" Equal for both in every trial: {', '.join(equal)}."
         items.append(text)
     return "\n".join(items)
 

@@ -39,7 +39,8 @@ def metric_ratios(table: pd.DataFrame, num: str = "algorithm2", den: str = "algo
     with its t-interval, per group of ``by`` (the unit is the trial; with ``by`` that leaves
     out the grid size, a (grid size, trial) pair); ``answer`` says whether ``num`` is
     better, worse, or not shown to differ by that metric (``not measured`` where no trial
-    has it: a run that stopped at a lower threshold).
+    has it: a run that stopped at a lower threshold; ``equal`` where the two are the same in
+    every trial, e.g. the final fraction when every run converged).
 
     Trials where either value is missing or not positive (a fraction of 0) are left out of
     that metric's ratio and ``trials`` says how many remain.
@@ -58,6 +59,8 @@ def metric_ratios(table: pd.DataFrame, num: str = "algorithm2", den: str = "algo
             gm, lo, hi = log_t_interval(a[ok] / b[ok], level) if ok.sum() else (np.nan,) * 3
             if not ok.any():
                 answer = "not measured"
+            elif (a[ok] == b[ok]).all():
+                answer = "equal"
             elif hi < 1 or lo > 1:
                 answer = "better" if (hi < 1) == (better == "lower") else "worse"
             else:
