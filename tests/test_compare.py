@@ -22,7 +22,11 @@ def test_a_floats_last_bit_counts():
     new = pub.copy()
     new.loc[3, "initial_fraction"] = float.fromhex(new.loc[3, "initial_fraction"].hex()) \
         + 2 ** -52
-    assert not compare.compare("headline", pub, new).ok
+    c = compare.compare("headline", pub, new)
+    assert not c.ok
+    # a factor would round to 1: the report gives the relative change, 2^-52 / the value
+    want = 2 ** -52 / pub.loc[3, "initial_fraction"]
+    assert f"largest relative change {want:.3g}" in c.report()
 
 
 def test_added_columns_are_named_and_the_published_ones_compared():

@@ -99,6 +99,8 @@ def _change_size(g: pd.DataFrame) -> str:
     ok = (a > 0) & (b > 0)
     if ok.any():
         factor = math.exp(float(abs(pd.Series(b[ok] / a[ok]).map(math.log)).max()))
+        if factor < 1.001:  # a factor would print as 1: give the relative change itself
+            return f" (largest relative change {factor - 1:.3g})"
         return f" (largest change a factor {factor:.3g})"
     return f" (largest absolute change {float(abs(b - a).max()):.3g})"
 

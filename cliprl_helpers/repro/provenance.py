@@ -19,12 +19,15 @@ from ..core.dqn import TRAINER_VERSION
 
 
 def _git_commit(root: Path) -> str | None:
+    """HEAD's commit, ``-dirty`` when a tracked file outside ``results/`` has changed (the
+    published tables are data: a publish rewrites them between its stages)."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                               text=True, timeout=10)
         if head.returncode:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)results"],
                                cwd=root, capture_output=True, text=True, timeout=10)
         return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
