@@ -179,10 +179,21 @@ def test_the_first_page_answers_with_a_figure_and_three_sentences_that_say_which
     assert images and images[0][1] > 300, images
     assert images[0][0].startswith("Steps ratio Algorithm 2 / Algorithm 1 per grid size")
     assert re.search(r"as printed: 8x8 \d\.\d\d \[", images[0][0])  # alt text from numbers
-    # the three sentences: each claim with its direction, and the mechanism
+    # claim 1 with its direction, and the mechanism; claim 2 is the size ladder's
     assert re.search(r"needed \d+% (more|fewer) training steps", text)
-    assert re.search(r"the ratio (falls|rises) from \d\.\d\d at 8x8", text)
     assert "What Algorithm 2's weights follow:" in text
+    assert "claim 2" not in text
+    ladder = browser.execute_script(
+        "const s = document.querySelector('section#does-the-gain-grow-with-the-grid');"
+        "return s ? [Array.from(s.querySelectorAll('img')).map(i => [i.alt, i.naturalWidth]),"
+        " s.innerText] : null")
+    assert ladder, "no section 'Does the gain grow with the grid?'"
+    images, text = ladder
+    assert images and images[0][1] > 300 and images[0][0].startswith("Size ladder. Steps ratio")
+    assert re.search(r"as printed: 8x8 \d\.\d\d \[.*50x50 \d\.\d\d \[", images[0][0])
+    assert "Does the gain grow with the grid? On the size ladder (8x8 to 50x50" in text
+    assert re.search(r"as printed: (holds|is not shown by these runs|is contradicted) \(", text)
+    assert re.search(r"fitted \d\.\d\d at 10x10, \d\.\d\d at 50x50", text)
     robust = browser.execute_script(
         "const s = document.querySelector('section#does-the-answer-depend-on-the-book-s-choices');"
         "return s ? [Array.from(s.querySelectorAll('img')).map(i => i.alt),"

@@ -133,3 +133,15 @@ def test_verify_shared_compares_the_rows_two_results_both_computed(results):
                     .assign(param_budget_growth="cells"), PROVENANCE, results_dir=results)
     said = published.verify_shared("robustness", "headline", results)
     assert "18 rows compared, 17 identical" in said and "steps_to_converge" in said
+
+
+def test_the_published_ladder_repeats_the_headline_rows_at_the_papers_sizes():
+    """A trial's bits do not depend on its population: the size ladder's trials at the paper's
+    sizes (computed in another sweep, with other methods and trials beside them) are the
+    headline sweep's rows of the same seeds, on every column both publish."""
+    lad = published.load("ladder")
+    shared = lad[lad.grid_size.isin(registry.PAPER_SIZES)]
+    assert len(shared) == 4 * 2 * 10 * len(registry.LADDER_METHODS)
+    said = published.verify_shared("ladder", "headline")
+    assert said == (f"ladder's rows (against results/headline.csv): {len(shared)} rows "
+                    f"compared, {len(shared)} identical to the bit")

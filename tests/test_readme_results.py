@@ -71,3 +71,6 @@ def test_by_default_the_block_comes_from_the_published_headline_sweep():
     text = readme_results.block("published")
     assert "x 30 trials" in text and "(Computed from the published results/headline.csv" in text
     assert "deciding bound:" in text
+    # claim 2 on the size ladder, by chapter 10's rule
+    assert "Does the gain grow with the grid? On the size ladder (8x8 to 50x50" in text
+    assert text.endswith("(Chapter 10, from the published results/ladder.csv.)")

@@ -3,7 +3,8 @@
 The README is not rebuilt with the book, yet it should say what the book found without a
 number typed by hand. This tool computes the same sentences as the book's first page
 (:func:`cliprl_helpers.analysis.sentences.headline` of
-:func:`cliprl_helpers.analysis.claims.verdict`) from the
+:func:`cliprl_helpers.analysis.claims.verdict`, and for ``published`` the size ladder's
+claim-2 sentence, chapter 10's) from the
 published headline sweep (``published``: ``results/headline.csv``) or a sweep's
 ``summary.csv`` (with ``provenance.json`` beside it: how the numbers were computed) and writes
 them between the README's two result markers; everything else in the README is left as it is.
@@ -29,7 +30,20 @@ def block(source: Path) -> str:
 
     table, where, _ = published.chapter_table("headline", str(source), "", [])
     verdicts = claims.verdict(table, ratios.resolution_of(table))
-    return sentences.headline(verdicts, where)
+    return sentences.headline(verdicts, where) + (growth() if str(source) == "published"
+                                                  else "")
+
+
+def growth() -> str:
+    """Claim 2 on the published size ladder (chapter 10's sentence)."""
+    from cliprl_helpers.analysis import ladder, ratios, sentences
+    from cliprl_helpers.repro import published
+
+    table = published.load("ladder")
+    verdicts, _ = ladder.growth_verdicts(table, ratios.resolution_of(table))
+    said = sentences.growth_text(verdicts, table.trial.nunique(), table.grid_size.unique(),
+                                 ladder.PRIMARY_MIN_SIZE)
+    return f"\n\n{said} (Chapter 10, from the published results/ladder.csv.)"
 
 
 def replace(text: str, new: str) -> str:

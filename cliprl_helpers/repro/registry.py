@@ -116,6 +116,19 @@ class Result:
         return {**codeprint.code_state(self.notebook), "recipe": self.args(), "numerics": tag}
 
 
+#: The size ladder's methods: the paper's, and the shuffled-pair control.
+LADDER_METHODS = ("scratch", "algorithm1", "algorithm2", "algorithm2_shuffled", "oracle")
+#: The size ladder (``book/size_ladder_plan.md``), fixed before its runs: the paper's sizes and
+#: 35 and 50, both readings, :data:`LADDER_METHODS`, the budget growing with the cells past
+#: 25x25, and the trials the timing pilot allows in 2 hours on 2 cores (the plan's rule).
+LADDER = Result("ladder", "the size ladder: chapter 5 at grid sizes 8, 10, 15, 25, 35 and 50, "
+                          "both readings, scratch, Algorithm 1, Algorithm 2, the shuffled-pair "
+                          "control and the oracle, the budget growing past 25x25, 10 trials",
+                "05", trials=10, sizes=(*PAPER_SIZES, 35, 50), trials_per_run=1,
+                parameters=(("budget_growth", "cells"),
+                            ("methods", "[" + ", ".join(LADDER_METHODS) + "]")))
+
+
 RESULTS = {r.name: r for r in (
     Result("headline", "the headline sweep: chapter 5 at grid sizes 8, 10, 15 and 25, both "
                        "readings, every method, 30 trials", "05", trials=30),
@@ -128,21 +141,8 @@ RESULTS = {r.name: r for r in (
     Result("ch07", "chapter 7's leave-one-out over every object of both Minigrid rooms at "
                    "its stored parameters", "07"),
     Result("ch08", "chapter 8's leave-one-out settings at its stored parameters", "08"),
+    LADDER,
 )}
-
-
-#: The size ladder's methods: the paper's, and the shuffled-pair control.
-LADDER_METHODS = ("scratch", "algorithm1", "algorithm2", "algorithm2_shuffled", "oracle")
-#: The size ladder (``book/size_ladder_plan.md``), fixed before its runs: the paper's sizes and
-#: 35 and 50, both readings, :data:`LADDER_METHODS`, the budget growing with the cells past
-#: 25x25, and the trials the timing pilot allows in 2 hours on 2 cores (the plan's rule).
-#: Planned: it joins :data:`RESULTS` when it is published.
-LADDER = Result("ladder", "the size ladder: chapter 5 at grid sizes 8, 10, 15, 25, 35 and 50, "
-                          "both readings, scratch, Algorithm 1, Algorithm 2, the shuffled-pair "
-                          "control and the oracle, the budget growing past 25x25, 10 trials",
-                "05", trials=10, sizes=(*PAPER_SIZES, 35, 50), trials_per_run=1,
-                parameters=(("budget_growth", "cells"),
-                            ("methods", "[" + ", ".join(LADDER_METHODS) + "]")))
 
 
 def result(name: str) -> Result:

@@ -126,7 +126,7 @@ def recompute_together(names: list[str], work: Path) -> dict[str, pd.DataFrame]:
 
 
 #: The order ``reproduce`` computes in; the results of one stage run at the same time.
-STAGES = (("headline",), ("robustness",), ("native", "ch07", "ch08"))
+STAGES = (("headline",), ("robustness",), ("native", "ch07", "ch08"), ("ladder",))
 
 
 def write(name: str, table: pd.DataFrame, provenance: dict,
