@@ -108,6 +108,16 @@ def test_time_fit_recovers_a_power_law_and_projects_it():
     assert fit["runs"] == 8 and fit["sizes"] == [8, 15, 25, 50]
     with pytest.raises(ValueError, match="2 or more grid sizes"):
         ladder.time_fit(pd.DataFrame({"grid_size": [8, 8], "seconds": [1.0, 2.0]}))
+    # a fixed cost per run flattens the small sizes; min_size fits the large ones alone
+    fixed = pd.DataFrame({"grid_size": n, "seconds": 1e6 + 2.0 * n ** 3.0})
+    assert ladder.time_fit(fixed)["exponent"] < 1.0
+    large = ladder.time_fit(fixed, min_size=25)
+    assert large["sizes"] == [25, 50] and large["runs"] == 4
+    # by hand: the slope between the two sizes
+    want = np.log((1e6 + 2 * 50 ** 3) / (1e6 + 2 * 25 ** 3)) / np.log(2)
+    assert large["exponent"] == pytest.approx(want)
+    with pytest.raises(ValueError, match="2 or more grid sizes"):
+        ladder.time_fit(fixed, min_size=50)
 
 
 def test_the_censoring_table_counts_runs_and_shared_base_policies():

@@ -164,16 +164,21 @@ def trend_table(table: pd.DataFrame, resolution: int, level: float = LEVEL,
 
 
 
-def time_fit(times: pd.DataFrame, project_to: int = 100, level: float = LEVEL) -> dict:
+def time_fit(times: pd.DataFrame, project_to: int = 100, level: float = LEVEL,
+             min_size: int = 0) -> dict:
     """How the cost of one trial grows with the grid: least squares of log seconds on log
-    size over runs of one trial each (``times``: columns ``grid_size``, ``seconds``), the
-    exponent's t-interval (``scipy.stats.linregress``), and the seconds of one trial projected
-    to ``project_to x project_to``.
+    size over runs of one trial each (``times``: columns ``grid_size``, ``seconds``) at sizes
+    ``>= min_size``, the exponent's t-interval (``scipy.stats.linregress``), and the seconds
+    of one trial projected to ``project_to x project_to``.
+
+    ``min_size`` leaves out the small grids, where a run's fixed cost (starting its kernel,
+    loading the encoder) rather than training sets its time and would flatten the fit.
 
     Returns ``{"exponent", "lo", "hi", "projected_s", "runs", "sizes"}``. An extrapolation
     past the sizes measured: the projection says what the fitted power law implies, no more.
     """
     t = times.dropna(subset=["seconds"])
+    t = t[t.grid_size >= min_size]
     if t.grid_size.nunique() < 2:
         raise ValueError(f"a fit needs runs at 2 or more grid sizes, got "
                          f"{sorted(t.grid_size.unique())}")
