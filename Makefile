@@ -37,7 +37,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 PHONY_EXTRA := unit-sweep unit-fast book-test store lab robustness nbval-foreign reproduce \
-  publish results-status book-chapters lock
+  publish results-status restamp book-chapters lock
 .PHONY: all venv book test unit $(PHONY_EXTRA) nbval nbval-test bookbuild bench lint clean help sweep chromium
 
 help:
@@ -45,6 +45,7 @@ help:
 	@echo "make test   run unit tests, nbval on every notebook and a -W book build"
 	@echo "make reproduce  recompute every published result (results/) from an empty cache and compare"
 	@echo "make publish    recompute every published result and write results/"
+	@echo "make restamp    after a change that keeps the numbers: recompute a slice of each result, stamp it current"
 	@echo "make sweep  run the experiment over grid sizes 8 10 15 25 with papermill (runs/)"
 	@echo "make bench  print the speed ratios of the batched code"
 	@echo "make robustness  run chapter 9's full study (every choice varied alone; runs/robustness)"
@@ -160,6 +161,13 @@ publish: $(STAMP)
 
 results-status: $(STAMP)
 	$(PY) -m cliprl_helpers.repro.reproduce status
+
+# After a change to the computing code that keeps the numbers: recompute a slice of every
+# stale published result (cliprl_helpers.repro.restamp; trials 0-1 of every size, method,
+# reading and specification) and, only if every row is identical to the bit, record the code
+# as current by re-stamp. ONLY="headline ladder" re-stamps those.
+restamp: $(STAMP)
+	$(PY) -m cliprl_helpers.repro.restamp --jobs 2 $(if $(ONLY),--only $(ONLY))
 
 bookbuild: $(STAMP) $(PKG_STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going

@@ -28,9 +28,9 @@ def test_a_commit_is_dirty_when_code_changed_but_not_when_only_results_did(tmp_p
     git("init", "-q")
     git("add", ".")
     git("commit", "-qm", "start")
-    clean = provenance._git_commit(tmp_path)
+    clean = provenance.git_commit(tmp_path)
     assert len(clean) == 40
     (tmp_path / "results" / "table.csv").write_text("a\n2\n")  # a publish wrote its table
-    assert provenance._git_commit(tmp_path) == clean
+    assert provenance.git_commit(tmp_path) == clean
     (tmp_path / "code.py").write_text("x = 2\n")
-    assert provenance._git_commit(tmp_path) == clean + "-dirty"
+    assert provenance.git_commit(tmp_path) == clean + "-dirty"

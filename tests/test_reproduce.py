@@ -82,7 +82,7 @@ def test_reproduce_reports_every_table_and_fails_only_on_a_reference_difference(
 
 
 def test_a_results_notebook_parameters_include_its_recipes_fixed_ones():
-    params = reproduce._notebook_params(registry.LADDER)
+    params = reproduce.notebook_params(registry.LADDER)
     assert params["budget_growth"] == "cells" and params["n_trials"] == 10
     assert params["methods"] == list(registry.LADDER_METHODS)
-    assert reproduce._notebook_params(registry.RESULTS["headline"])["budget_growth"] == "none"
+    assert reproduce.notebook_params(registry.RESULTS["headline"])["budget_growth"] == "none"

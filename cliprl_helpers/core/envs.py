@@ -25,23 +25,18 @@ from . import checks
 from .grid import (  # noqa: F401  (transition_table re-exported)
     ACTION_NAMES,
     N_ACTIONS,
+    STEP_REWARD,
     cell_index,
     cell_indices,
     cell_of,
     check_cell,
     check_size,
+    default_max_steps,
     transition_table,
 )
 
 ENV_ID = "cliprl/GoalGrid-v0"
 RENDER_MODES = ("ansi", "rgb_array")
-#: Reward for every step, including the one that reaches the goal.
-STEP_REWARD = -1.0
-
-
-def default_max_steps(size: int) -> int:
-    """The default step cap of an episode: ``4 * size``."""
-    return 4 * size
 
 
 def _check_max_steps(max_steps: object, size: int) -> int:

@@ -18,7 +18,7 @@ from ..core.artifacts import project_root
 from ..core.dqn import TRAINER_VERSION
 
 
-def _git_commit(root: Path) -> str | None:
+def git_commit(root: Path) -> str | None:
     """HEAD's commit, ``-dirty`` when a tracked file outside ``results/`` has changed (the
     published tables are data: a publish rewrites them between its stages)."""
     try:
@@ -47,7 +47,7 @@ def provenance() -> dict:
     and trainer versions, git commit (when in a checkout), library versions, CPU, numerics
     mode and kernel path, threads."""
     return {"package_version": __version__, "trainer_version": TRAINER_VERSION,
-            "git_commit": _git_commit(project_root(Path(__file__).parent)),
+            "git_commit": git_commit(project_root(Path(__file__).parent)),
             **_library_versions(), "python": sys.version.split()[0],
             "numerics": numerics.mode(), "cache_tag": numerics.cache_tag(),
             "guaranteed": numerics.guaranteed(),

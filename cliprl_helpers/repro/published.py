@@ -12,7 +12,9 @@ rows. In ``results/``::
                           by line: kept apart, because they never reproduce
 
 A result is *current* while the fingerprint of the code that would compute it today equals
-the one it was computed with; the book renders current results and refuses stale or damaged
+the one it was computed with, or the one of a *re-stamp* (a slice of its rows recomputed by
+later code and found identical to the bit, recorded beside the full recompute:
+:mod:`cliprl_helpers.repro.restamp`); the book renders current results and refuses stale or damaged
 ones (:func:`load`) with the command that recomputes them
 (:mod:`cliprl_helpers.repro.reproduce`). A chapter either shows a published table or
 computes its own (:func:`or_compute`, :func:`chapter_table`; ``source`` is ``"published"``
@@ -66,9 +68,10 @@ def manifest(results_dir: Path = RESULTS_DIR) -> dict:
     return data
 
 
-def problem(name: str, results_dir: Path = RESULTS_DIR) -> str:
-    """``""`` if result ``name`` is in ``results_dir``, whole and current, else why not."""
-    result = registry.result(name)
+def damage(name: str, results_dir: Path = RESULTS_DIR) -> str:
+    """``""`` if result ``name`` is in ``results_dir`` and whole (its files match the
+    manifest's checksums), else what is missing or damaged."""
+    registry.result(name)
     try:
         entry = manifest(results_dir)["results"].get(name)
     except ValueError as e:
@@ -82,11 +85,45 @@ def problem(name: str, results_dir: Path = RESULTS_DIR) -> str:
         if sha256(path.read_bytes()) != entry[key.replace("file", "sha256")]:
             return (f"results/{entry[key]} is damaged (its SHA-256 does not match "
                     f"manifest.json)")
-    state = result.state()
-    if codeprint.fingerprint(state) != entry.get("fingerprint"):
-        what = codeprint.changes(entry.get("state", {}), state) or ["the code"]
-        return f"results/{name}.csv is stale: {', '.join(what)} since it was computed"
     return ""
+
+
+def problem(name: str, results_dir: Path = RESULTS_DIR) -> str:
+    """``""`` if result ``name`` is in ``results_dir``, whole and current (by its full
+    recompute or by a re-stamp), else why not."""
+    why = damage(name, results_dir)
+    if why:
+        return why
+    entry = manifest(results_dir)["results"][name]
+    state = registry.result(name).state()
+    stamp = entry.get("restamp") or {}
+    if codeprint.fingerprint(state) not in (entry.get("fingerprint"), stamp.get("fingerprint")):
+        what = codeprint.changes(stamp.get("state") or entry.get("state", {}), state) or \
+            ["the code"]
+        since = "it was re-stamped" if stamp else "it was computed"
+        return f"results/{name}.csv is stale: {', '.join(what)} since {since}"
+    return ""
+
+
+def currency(name: str, results_dir: Path = RESULTS_DIR) -> str:
+    """How a current result is current for this checkout's code: ``"recompute"`` (the code
+    that computed every row, or a full recompute found them all identical) or ``"restamp"``
+    (a recomputed slice found identical, :mod:`cliprl_helpers.repro.restamp`)."""
+    entry = manifest(results_dir)["results"][name]
+    if codeprint.fingerprint(registry.result(name).state()) == entry.get("fingerprint"):
+        return "recompute"
+    return "restamp"
+
+
+def stamp_phrase(entry: dict) -> str:
+    """``"; re-stamped <date> at commit <c> by <n> recomputed rows ..."`` for a manifest entry
+    that carries a re-stamp, else ``""``."""
+    stamp = entry.get("restamp")
+    if not stamp:
+        return ""
+    return (f"; re-stamped {stamp['date']} at commit {str(stamp.get('commit'))[:10]} by "
+            f"{stamp['rows']} recomputed rows identical to the bit ({stamp['slice']}), code "
+            f"fingerprint {stamp['fingerprint'][:12]}")
 
 
 def _advice(name: str) -> str:
@@ -148,7 +185,8 @@ def describe(name: str, results_dir: Path = RESULTS_DIR,
             f"{len(table)} runs, {int(table.censored.sum())} censored; "
             f"{'/'.join(prov.get('numerics', [])) or '?'} numerics, {exact}; computed on "
             f"{', '.join(prov.get('cpus', [])) or '?'}, {entry.get('computed', '?')}, code "
-            f"fingerprint {str(entry.get('fingerprint'))[:12]} (commit {', '.join(commits)}))")
+            f"fingerprint {str(entry.get('fingerprint'))[:12]} (commit {', '.join(commits)})"
+            f"{stamp_phrase(entry)})")
 
 
 # ---- what a chapter shows ----------------------------------------------------------------

@@ -78,6 +78,9 @@ class Result:
     sizes: tuple[int, ...] = PAPER_SIZES
     parameters: tuple[tuple[str, str], ...] = ()
     trials_per_run: int | None = None
+    #: The re-stamp's slice (:mod:`cliprl_helpers.repro.restamp`): trials ``0 ..
+    #: restamp_trials - 1`` of every grid size, specification, method and reading.
+    restamp_trials: int = 2
 
     @property
     def notebook(self) -> Path:
@@ -108,6 +111,16 @@ class Result:
         return ["--chapters", self.chapter, "--grid-sizes", str(d["grid_size"]), "--trials",
                 str(d["n_trials"]), "--seed", str(d["seed"]), "--no-figures"]
 
+    def restamp_overrides(self) -> dict:
+        """The sweep options that cut this result's recipe down to its re-stamp slice."""
+        return {"--trials": [self.restamp_trials]}
+
+    def restamp_slice(self) -> str:
+        """The re-stamp's slice in words."""
+        last = self.restamp_trials - 1
+        trials = "trial 0" if not last else f"trials 0-{last}"
+        return f"{trials} of every grid size, specification, method and reading"
+
     def state(self) -> dict:
         """What this result's fingerprint covers: the code (:func:`codeprint.code_state`),
         the recipe and the numerics."""
@@ -125,6 +138,7 @@ LADDER = Result("ladder", "the size ladder: chapter 5 at grid sizes 8, 10, 15, 2
                           "both readings, scratch, Algorithm 1, Algorithm 2, the shuffled-pair "
                           "control and the oracle, the budget growing past 25x25, 10 trials",
                 "05", trials=10, sizes=(*PAPER_SIZES, 35, 50), trials_per_run=1,
+                restamp_trials=1,  # one 50x50 trial is about 9 minutes on this trainer
                 parameters=(("budget_growth", "cells"),
                             ("methods", "[" + ", ".join(LADDER_METHODS) + "]")))
 

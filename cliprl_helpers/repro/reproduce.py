@@ -22,6 +22,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +33,7 @@ from ..core import numerics
 from ..core.artifacts import atomic_write
 from . import codeprint, registry
 from .compare import Comparison, as_text, compare, key_order, split_timing
-from .provenance import provenance_file
+from .provenance import git_commit, provenance_file
 from .published import MANIFEST, RESULTS_DIR, describe, load, manifest, problem, sha256
 from .registry import RESULTS, ROOT, Result, notebook_defaults
 from .sweep import build_parser, plan, progress_interval
@@ -91,19 +92,23 @@ def recompute(name: str, work: Path, jobs: int = 2, scheduler: str | None = None
     return _table_of(name, work, proc, cmd)
 
 
-def _planned_runs(name: str, work: Path) -> list:
-    cmd = sweep_command(registry.result(name), Path(work) / name, 1, None)
+def _planned_runs(name: str, work: Path, overrides: dict | None = None) -> list:
+    cmd = sweep_command(registry.result(name), Path(work) / name, 1, None, overrides)
     return plan(build_parser().parse_args(cmd[3:]), ROOT)
 
 
-def recompute_together(names: list[str], work: Path) -> dict[str, pd.DataFrame]:
-    """Run the sweeps of several small results at once, one worker each (their runs are
-    fewer than the cores: one at a time would leave cores idle), each logging to
-    ``work/<name>.log``, under one progress bar of finished runs."""
+def recompute_together(names: list[str], work: Path, overrides: dict | None = None,
+                       scheduler: str | None = None) -> dict[str, pd.DataFrame]:
+    """Run the sweeps of several results at once, each logging to ``work/<name>.log``, under
+    one progress bar of finished runs: one worker each (small results, whose runs are fewer
+    than the cores: one at a time would leave cores idle), or all on the Dask ``scheduler``
+    (the results of reference numerics; the others on a worker of their own).
+    ``overrides``: ``{name: {option: values}}``, see :func:`sweep_command`."""
 
-    planned = {n: _planned_runs(n, work) for n in names}
-    started = {n: _sweep_process(n, work, 1, None, log=Path(work) / f"{n}.log")
-               for n in names}
+    overrides = overrides or {}
+    planned = {n: _planned_runs(n, work, overrides.get(n)) for n in names}
+    started = {n: _sweep_process(n, work, 1, scheduler, overrides.get(n),
+                                 log=Path(work) / f"{n}.log") for n in names}
     total = sum(map(len, planned.values()))
     try:
         with tqdm(total=total, desc=" + ".join(names), unit="run",
@@ -152,10 +157,10 @@ def write(name: str, table: pd.DataFrame, provenance: dict,
              "timing_sha256": sha256(files[f"{name}-timing.csv"]), "rows": len(data),
              "columns": list(data.columns), "chapter": result.chapter,
              "recipe": "python -m cliprl_helpers.repro.sweep " + " ".join(result.args()),
-             "numerics": result.numerics, "params": _notebook_params(result),
+             "numerics": result.numerics, "params": notebook_params(result),
              "fingerprint": codeprint.fingerprint(state),
              "state": state, "provenance": provenance,
-             "computed": datetime.date.today().isoformat()}
+             "computed": _today()}
     m = manifest(results_dir)
     m["results"][name] = entry
     m["results"] = {k: m["results"][k] for k in RESULTS if k in m["results"]}
@@ -164,7 +169,55 @@ def write(name: str, table: pd.DataFrame, provenance: dict,
     return entry
 
 
-def _notebook_params(result: Result) -> dict:
+def recipe_changes(name: str, results_dir: Path = RESULTS_DIR) -> list[str]:
+    """How the recipe of published result ``name`` (its sweep arguments: sizes, trials,
+    ``-p`` parameters; its numerics; its notebook's parameters) differs from the one it was
+    computed with; ``[]``: the same recipe."""
+    result = registry.result(name)
+    entry = manifest(results_dir)["results"][name]
+    old, new = entry.get("state", {}), result.state()
+    out = [f"{part} {old.get(part)!r} -> {new[part]!r}" for part in ("recipe", "numerics")
+           if old.get(part) != new[part]]
+    was, now = entry.get("params") or {}, json.loads(json.dumps(notebook_params(result)))
+    out += [f"notebook parameter {k} {was.get(k, 'absent')!r} -> {now.get(k, 'absent')!r}"
+            for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
+    return out
+
+
+def update_entry(name: str, change: Callable[[dict], None],
+                 results_dir: Path = RESULTS_DIR) -> None:
+    """Apply ``change`` to the manifest entry of ``name`` and write the manifest atomically."""
+    m = manifest(results_dir)
+    change(m["results"][name])
+    atomic_write(Path(results_dir) / MANIFEST,
+                 (json.dumps(m, indent=1, sort_keys=False) + "\n").encode())
+
+
+def mark_recomputed(name: str, results_dir: Path = RESULTS_DIR) -> str:
+    """After a full recompute found every row of ``name`` identical: record this code's
+    fingerprint as the one its rows are current for (a re-stamp is then superseded and
+    dropped), with the commit and date of the recompute. Returns what it did, in a line."""
+    changed = recipe_changes(name, results_dir)
+    if changed:
+        return (f"{name}: its recipe changed since it was published ({'; '.join(changed)}); "
+                f"`make publish ONLY={name}` writes it")
+    result = registry.result(name)
+    state = result.state()
+
+    def change(entry: dict) -> None:
+        entry["fingerprint"], entry["state"] = codeprint.fingerprint(state), state
+        entry["recomputed"] = {"commit": git_commit(ROOT), "date": _today()}
+        entry.pop("restamp", None)
+
+    update_entry(name, change, results_dir)
+    return f"{name}: recorded as current by this full recompute (results/manifest.json)"
+
+
+def _today() -> str:
+    return datetime.date.today().isoformat()
+
+
+def notebook_params(result: Result) -> dict:
     """The chapter notebook's parameters a result was computed with: its defaults, with the
     grid size and trials of the recipe (without the sweep's own ``results_csv``/``source``)."""
 
@@ -243,6 +296,8 @@ def _compare_and_publish(name: str, table: pd.DataFrame, work: Path, command: st
         c = compare(name, published, split_timing(table)[0])
         out.append((result, c))
         print(c.report(), flush=True)
+        if command == "reproduce" and c.ok:
+            print("  " + mark_recomputed(name), flush=True)
     else:
         print(f"{name}: nothing published yet to compare with", flush=True)
     if command == "publish":
