@@ -134,6 +134,17 @@ def test_trials_per_run_splits_a_size_into_runs_of_consecutive_seeds(tmp_path):
     assert "grid 5, trials-2-3" in todo[1].label
 
 
+def test_the_same_run_of_two_sweeps_has_two_dask_keys(tmp_path):
+    """Dask runs one task per key: two sweeps sharing a cluster (the re-stamp's) must not
+    hand one sweep's run to the other."""
+    plans = [sweep.plan(sweep.build_parser().parse_args([*TINY, "--out", str(tmp_path / d)]),
+                        registry.ROOT) for d in ("a", "b")]
+    keys = [[sweep.task_key(r, i) for i, r in enumerate(p)] for p in plans]
+    assert keys[0][0].startswith("run-0-defaults-ch05-grid-5-") or \
+        keys[0][0].startswith("run-0-weighting=top1-ch05-grid-5-")
+    assert len(set(keys[0])) == len(keys[0]) and not set(keys[0]) & set(keys[1])
+
+
 # --- runs on Dask ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ this command, with a column ``param_<name>`` per ``-p`` parameter.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -380,9 +381,7 @@ def _run(args, root: Path, out: Path, todo: list[Run]) -> int:
                 client, cluster = engine_of.start(args.scheduler, args.jobs)
             except engine_of.ClusterError as e:
                 raise SweepError(str(e)) from None
-            futures = [client.submit(runs.execute, r, root, pure=False,
-                                     key=f"run-{i}-{spec_name(r.spec) or 'defaults'}-"
-                                         f"ch{r.chapter}-grid-{r.params['grid_size']}")
+            futures = [client.submit(runs.execute, r, root, pure=False, key=task_key(r, i))
                        for i, r in enumerate(pending)]
             with tqdm(total=len(futures), desc="sweep", unit="run",
                       mininterval=progress_interval()) as bar:
@@ -422,6 +421,15 @@ def _run(args, root: Path, out: Path, todo: list[Run]) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def task_key(run: Run, i: int) -> str:
+    """The Dask key of the ``i``-th pending run: readable, and unique on a cluster that runs
+    several sweeps at once (Dask treats two tasks of one key as one: the same run of two
+    sweeps into different folders would otherwise execute once)."""
+    where = hashlib.sha256(str(run.dir).encode()).hexdigest()[:10]
+    return (f"run-{i}-{spec_name(run.spec) or 'defaults'}-ch{run.chapter}-grid-"
+            f"{run.params['grid_size']}-{where}")
 
 
 def sweep_provenance(finished: list[Run], summary: str) -> dict:
