@@ -329,7 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.command}: {len(args.only)} published result(s), computed in {work}/ "
           f"(resumable: run the same command again after Ctrl-C)", flush=True)
     t0, comparisons, failed = time.perf_counter(), [], False
-    stages = [[n for n in stage if n in args.only] for stage in STAGES]
+    staged = {n for stage in STAGES for n in stage}
+    stages = [[n for n in stage if n in args.only] for stage in STAGES] + \
+        [[n] for n in args.only if n not in staged]  # a result no stage names: alone, last
     stages = [stage for stage in stages if stage]
     try:
         for i, stage in enumerate(stages, 1):

@@ -6,7 +6,7 @@ Any edit of the computing code (a rename in ``core``) changes the code fingerpri
 proof that the numbers did not move is ``make reproduce`` (every row recomputed; about two
 hours on 2 cores). A re-stamp is the short proof: for each stale result it recomputes a fixed
 slice (the rule lives with the result's recipe in :mod:`cliprl_helpers.repro.registry`:
-:meth:`~cliprl_helpers.repro.registry.Result.restamp_slice`, trials 0-1 of every grid size,
+:meth:`~cliprl_helpers.repro.registry.Result.restamp_slice`, trial 0 of every grid size,
 specification, method and reading) from an empty cache, compares every column of every
 recomputed row with the published row (:mod:`cliprl_helpers.repro.compare`), and only if
 every row of every slice is identical to the bit records, in ``results/manifest.json``, the new
