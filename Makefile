@@ -19,17 +19,20 @@ TORCH := torch==2.13.0
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile -c $(LOCK)
 # The venv is stamped on the pin files: nothing changed -> nothing reinstalled.
 STAMP  := $(VENV)/.installed-stamp
-# ... and its start-up pins written (below).
-STARTUP := $(VENV)/.numerics-startup
 
 export HF_HUB_OFFLINE := 1
-# Reference numerics (cliprl_helpers.core.numerics): the same bits on every x86-64-v3 CPU. The
-# venv pins them itself: every Python it starts runs the .pth file that `python -m
-# cliprl_helpers.repro.reference --install-startup` writes (below), whatever it imports first,
-# and the package pins them when imported. `make book CLIPRL_NUMERICS=native` computes with
-# this CPU's own kernels.
+# Reference numerics (cliprl_helpers.core.numerics): the same bits on every x86-64 CPU. The package
+# sets these itself when imported; exporting them here also pins any process that computes
+# before importing it. `make book CLIPRL_NUMERICS=native` computes with this CPU's own kernels.
 CLIPRL_NUMERICS ?= reference
 export CLIPRL_NUMERICS
+ifeq ($(CLIPRL_NUMERICS),reference)
+  export MKL_CBWR := COMPATIBLE
+  export ATEN_CPU_CAPABILITY := default
+  export ONEDNN_MAX_CPU_ISA := SSE41
+  # numpy's SIMD loops capped at AVX2 (numpy reads this when it is imported)
+  export NPY_DISABLE_CPU_FEATURES := X86_V4,AVX512_ICL,AVX512_SPR
+endif
 export TRANSFORMERS_OFFLINE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
@@ -51,7 +54,7 @@ help:
 	@echo "make lock   re-resolve constraints.txt (every package's version; UPGRADE=1 to move them)"
 	@echo "make clean  remove _build/ (keeps .venv/, runs/, artifacts/)"
 
-venv: $(STARTUP)
+venv: $(STAMP)
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -n "$(PYTHON)" || { echo "No Python found: the book needs Python 3.11, 3.12 or \
@@ -87,15 +90,10 @@ $(STAMP): pyproject.toml $(LOCK)
 	  print(sysconfig.get_paths()["purelib"])')" > /dev/null || true
 	@touch $(STAMP)
 
-# The start-up pins of the venv (numerics.STARTUP_PTH), rewritten when numerics.py changes.
-$(STARTUP): $(STAMP) cliprl_helpers/core/numerics.py
-	@$(PY) -m cliprl_helpers.repro.reference --install-startup
-	@touch $@
-
 # The lock: every package of the book's environment, for every supported Python, resolved
 # with uv from pyproject.toml; versions already in the lock are kept unless UPGRADE=1.
 UV := uv==0.9.30
-lock: $(STARTUP)
+lock: $(STAMP)
 	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check $(UV)
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 	  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) -o $(LOCK) --quiet
@@ -105,14 +103,14 @@ lock: $(STARTUP)
 # reused. TRIALS=10 is the paper's design (the book publishes 30: results/headline.csv). Chapter 6
 # reads it with source = "../runs/summary.csv".
 TRIALS ?= 10
-sweep: $(STARTUP)
+sweep: $(STAMP)
 	$(PY) -m cliprl_helpers.repro.sweep --jobs 2 --trials $(TRIALS)
 
 # The robustness study of chapter 9: every choice of cliprl_helpers.repro.robustness.CHOICES varied
 # alone, 4 grid sizes x 2 readings x TRIALS trials, into runs/robustness (finished runs are
 # reused). The book shows its published study; chapter 9 reads yours with
 # source = "../runs/robustness/summary.csv".
-robustness: $(STARTUP)
+robustness: $(STAMP)
 	$(PY) -m cliprl_helpers.repro.robustness --jobs 2 --trials $(TRIALS)
 
 # Executed notebooks are cached in _build/.jupyter_cache, keyed by their code only: a change to
@@ -141,7 +139,7 @@ $(BOOK_EXECUTED)/%.ipynb: notebooks/%.ipynb $(PKG_STAMP) results/manifest.json
 
 book-chapters: $(BOOK_RUNS)
 
-book: $(STARTUP) $(PKG_STAMP)
+book: $(STAMP) $(PKG_STAMP)
 	$(PY) -m cliprl_helpers.repro.reproduce status
 	$(MAKE) --no-print-directory -j2 book-chapters
 	$(PY) tools/notebook_test.py stage $(BOOK_EXECUTED)
@@ -155,23 +153,23 @@ book: $(STARTUP) $(PKG_STAMP)
 # make publish writes what it computed. SCHEDULER=tcp://host:8786 runs them on a real cluster;
 # ONLY="ch07 ch08" (names from `make results-status`) computes only those.
 RESULT_ENGINE = --jobs 2 $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(ONLY),--only $(ONLY))
-reproduce: $(STARTUP)
+reproduce: $(STAMP)
 	$(PY) -m cliprl_helpers.repro.reproduce reproduce $(RESULT_ENGINE)
 
-publish: $(STARTUP)
+publish: $(STAMP)
 	$(PY) -m cliprl_helpers.repro.reproduce publish $(RESULT_ENGINE)
 
-results-status: $(STARTUP)
+results-status: $(STAMP)
 	$(PY) -m cliprl_helpers.repro.reproduce status
 
 # After a change to the computing code that keeps the numbers: recompute a slice of every
 # stale published result (cliprl_helpers.repro.restamp; trial 0 of every size, method,
 # reading and specification) and, only if every row is identical to the bit, record the code
 # as current by re-stamp. ONLY="headline ladder" re-stamps those.
-restamp: $(STARTUP)
+restamp: $(STAMP)
 	$(PY) -m cliprl_helpers.repro.restamp --jobs 2 $(if $(ONLY),--only $(ONLY))
 
-bookbuild: $(STARTUP) $(PKG_STAMP)
+bookbuild: $(STAMP) $(PKG_STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 # The browser test drives Chromium through Selenium and the system chromedriver; install the
@@ -190,7 +188,7 @@ chromium:
 # those executions in _build/executed/; the -W -n book build renders them (no second
 # execution); then the browser test opens the pages.
 test:
-	$(MAKE) --no-print-directory -j2 $(STARTUP) chromium
+	$(MAKE) --no-print-directory -j2 $(STAMP) chromium
 	rm -rf _build/executed _build/staged _build/html _build/screenshots runs/quick-foreign
 	@mkdir -p _build
 	$(PY) tools/notebook_test.py prepare > _build/nbtest.list
@@ -204,21 +202,21 @@ book-test: nbval-test
 	$(VENV)/bin/jupyter-book build _build/staged --path-output . -W -n --keep-going
 	$(PY) -m pytest tests/test_browser.py -p no:cacheprovider
 
-unit: $(STARTUP)
+unit: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/test_browser.py -p no:cacheprovider
 
 # make test runs the unit tests in two parts: the sweep's (Dask clusters, papermill runs)
 # beside nbval, then the rest on whichever core is free first.
-unit-sweep: $(STARTUP)
+unit-sweep: $(STAMP)
 	$(PY) -m pytest tests/test_sweep.py tests/test_published_slice.py tests/test_restamp.py \
 	  -p no:cacheprovider
 
-unit-fast: $(STARTUP) lint
+unit-fast: $(STAMP) lint
 	$(PY) -m pytest tests --ignore=tests/test_browser.py --ignore=tests/test_sweep.py \
 	  --ignore=tests/test_published_slice.py --ignore=tests/test_restamp.py \
 	  -p no:cacheprovider
 
-nbval-test: $(STARTUP)
+nbval-test: $(STAMP)
 	CLIPRL_EXECUTED_DIR=_build/executed $(PY) -m pytest $$(cat _build/nbtest.list) \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
 
@@ -228,33 +226,33 @@ nbval-test: $(STARTUP)
 # outputs must still match (cliprl_helpers.repro.reference: within each check's tolerance).
 FOREIGN_KERNELS := CLIPRL_NUMERICS=native ATEN_CPU_CAPABILITY=default \
   MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41
-nbval-foreign: $(STARTUP)
+nbval-foreign: $(STAMP)
 	env -u MKL_CBWR -u NPY_DISABLE_CPU_FEATURES $(FOREIGN_KERNELS) MPLBACKEND=agg $(PY) -m pytest $$(cat _build/nbforeign.list) \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
 
-nbval: $(STARTUP)
+nbval: $(STAMP)
 	$(PY) -m pytest notebooks/[0-9]*.ipynb --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
 # JupyterLab for reading and editing the chapters interactively; installed on first use only
 # (pinned), so `make test` and `make book` stay lean.
 JUPYTERLAB := jupyterlab==4.6.6
-lab: $(STARTUP)
+lab: $(STAMP)
 	@test -x $(VENV)/bin/jupyter-lab || $(PY) -m pip install --quiet --disable-pip-version-check $(JUPYTERLAB)
 	$(VENV)/bin/jupyter lab notebooks/
 
 # Refresh the outputs a chapter stores (the ones nbval compares) after editing it:
 #   make store NB=notebooks/05_clip_transfer.ipynb
-store: $(STARTUP)
+store: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make store NB=notebooks/<chapter>.ipynb" >&2; exit 2; }
 	HF_HUB_OFFLINE=1 $(PY) tools/store_outputs.py $(NB)
 
-bench: $(STARTUP)
+bench: $(STAMP)
 	$(PY) -m benchmarks.run
 
 # The package's three layers (import-linter contracts in pyproject.toml: core <- analysis <-
 # repro, no import cycles) and ruff on everything, the chapters' code cells included (88
 # columns: notebooks/ruff.toml).
-lint: $(STARTUP)
+lint: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/ruff check cliprl_helpers tests benchmarks tools book/_ext conftest.py notebooks
 	$(VENV)/bin/ruff format --check --quiet notebooks

@@ -27,18 +27,11 @@ from cliprl_helpers.core import (
     leave_one_out,
     qnet,
     tasks,
-    training,
     transfer,
 )
 from cliprl_helpers.repro import threads
 
 NAN, INF = float("nan"), float("inf")
-
-
-def _reset_env():
-    env = envs.GoalGridEnv(size=5)
-    env.reset(seed=0)
-    return env
 
 
 def _stepped_batched_env():
@@ -73,16 +66,7 @@ CASES = {
     "batched no goals": (lambda: envs.BatchedGoalGrid(5, []), r"at least one env"),
     "episode_lengths action 7": (
         lambda: envs.episode_lengths(5, (0, 0), np.full(25, 7), 3, 0),
-        r"policy must hold actions in 0\.\.3 .*: policy\[0\] = 7, policy\[1\] = 7, .* and 20 "
-        r"more"),
-    "episode_lengths one action -1": (
-        lambda: envs.episode_lengths(5, (0, 0), np.r_[np.zeros(24, int), -1], 3, 0),
-        r"5x5 grid: policy\[24\] = -1$"),
-    "env action True": (lambda: _reset_env().step(True),
-                        r"action must be an integer 0\.\.3 \(up, right, down, left\), got "
-                        r"True \(bool\)"),
-    "env action numpy bool": (lambda: _reset_env().step(np.bool_(False)),
-                              r"action must be an integer .* got np\.False_ \(bool\)"),
+        r"policy must be 25 integer actions in 0\.\.3"),
     "episode_lengths short table": (
         lambda: envs.episode_lengths(5, (0, 0), np.zeros(24, dtype=int), 3, 0),
         r"policy must be 25 .* shape \(24,\)"),
@@ -145,18 +129,6 @@ CASES = {
     "save a list": (lambda: artifacts.save(".", "x", [1, 2], {}),
                     r"tensors must be a dict .* got list"),
     "save bad name": (lambda: artifacts.save(".", "../x", {}, {}), r"plain file stem.*'\.\./x'"),
-    "save a dict holding a list": (
-        lambda: artifacts.save(".", "x", {"w": torch.ones(2), "b": [1, 2]}, {}),
-        r"tensors must be a dict of name -> torch\.Tensor: tensors\['b'\] is a list$"),
-    "save into False": (lambda: artifacts.save(False, "x", {}, {}),
-                        r"directory must be a folder path .* got False \(bool\)"),
-    "load from 3": (lambda: artifacts.load(3, "x"), r"directory must be a folder path .* got 3"),
-    "train_jobs cache_dir False": (lambda: training.train_jobs([], cache_dir=False),
-                                   r"cache_dir must be a folder path .*or None for the default "
-                                   r"artifacts/ folder, got False \(bool\)"),
-    "encoder cache_dir 0": (lambda: language.Encoder(cache_dir=0),
-                            r"cache_dir \(or False for no cache\) must be a folder path .* "
-                            r"got 0 \(int\)"),
     # --- language ---------------------------------------------------------------------
     "paraphrase None": (lambda: tasks.paraphrase(None), r"cannot paraphrase None"),
     "paraphrase nonsense": (lambda: tasks.paraphrase("go north"), r"'go north'"),
@@ -229,15 +201,6 @@ def test_alignment_accepts_numpy_arrays():
     pol = np.arange(15, dtype=float).reshape(3, 5) ** 2
     model, losses = alignment.train_alignment(emb, pol, alignment.AlignConfig(epochs=5))
     assert len(losses) == 6 and all(math.isfinite(v) for v in losses)
-
-
-def test_run_grid_with_a_cache_dir_that_is_no_path_fails_before_training(tmp_path,
-                                                                         monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CLIPRL_ARTIFACTS", str(tmp_path / "art"))
-    with pytest.raises(ValueError, match=r"cache_dir must be a folder path .* got False"):
-        experiment.run_grid(4, n_trials=1, cache_dir=False, progress=False)
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_run_grid_with_a_bad_model_fails_before_training(tmp_path):

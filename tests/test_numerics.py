@@ -103,116 +103,28 @@ def run_python(code: str, **env) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, cwd=ROOT)
 
 
-def test_after_torch_computed_the_package_says_once_what_it_could_not_pin_and_goes_on():
-    """Outside the venv's start-up pins (``-S``: no site-packages .pth; the venv's packages
-    put back on the path by hand), torch that computed first keeps its kernels: the package
-    says so once, records it, and does not claim the reference path."""
-    site = [p for p in sys.path if p.endswith("site-packages")]
-    code = (f"import sys; sys.path[:0] = {site!r}; "
-            "import torch; torch.ones(3) + 1; import cliprl_helpers; "
-            "from cliprl_helpers.core import numerics; "
-            "print(numerics.guaranteed(), numerics.aten_capability(), numerics.unpinned(), "
-            "numerics.cache_tag() == f'reference-{numerics.REFERENCE_VERSION}')")
-    done = subprocess.run([sys.executable, "-S", "-c", code],
-                          env=numerics.child_environment(), capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    if "avx2" not in numerics.cpu()["isa"]:  # torch's widest is its baseline: nothing to see
-        return
-    assert done.stdout.startswith("False AVX"), done.stdout
-    assert "not DEFAULT" in done.stdout and done.stdout.rstrip().endswith("False")
-    note = [line for line in done.stderr.splitlines() if "could not be pinned" in line]
-    assert len(note) == 1, done.stderr
-    assert "start Python from the book's .venv" in note[0]
-    assert "not guaranteed to be the book's bits" in note[0]
-
-
-def test_numpy_torch_pandas_gymnasium_or_minigrid_first_leaves_the_reference_path_intact():
-    for first in ("numpy", "torch", "pandas", "gymnasium", "minigrid"):
-        done = run_python(f"import {first}; import cliprl_helpers; "
-                          "from cliprl_helpers.core import numerics; "
-                          "print(numerics.mode(), numerics.aten_capability(), "
-                          "numerics.guaranteed() == numerics.x86_64())")
-        assert done.returncode == 0, (first, done.stderr[-2000:])
-        assert done.stdout.split() == ["reference", "DEFAULT", "True"], (first, done.stdout)
-        assert "could not be pinned" not in done.stderr
-    # gymnasium's way in: make the env by its id, the package imported by the entry point
-    done = run_python("import gymnasium as gym, numpy; import cliprl_helpers; "
-                      "env = gym.make('cliprl/GoalGrid-v0'); print(env.reset(seed=0)[0] >= 0)")
-    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr[-2000:]
-
-
-def test_numpy_with_avx512_loops_is_no_reason_to_leave_the_reference_path(monkeypatch):
-    """What an AVX-512 CPU shows (faked here): numpy imported first runs its X86_V4 loops,
-    which touch no compared number, so the reference path holds."""
-    monkeypatch.setattr(numerics, "numpy_dispatch",
-                        lambda: ["X86_V2", "X86_V3", "X86_V4", "AVX512_ICL"])
-    assert numerics.numpy_too_wide() == ["X86_V4", "AVX512_ICL"]
-    assert numerics.reference_problems() == []
-    monkeypatch.setattr(numerics, "_pinned", None)
-    assert numerics.pin() == "reference" and numerics.unpinned() == []
-    assert numerics.guaranteed() == (X86 and {"avx2", "fma"} <= set(numerics.cpu()["isa"]))
-
-
-def test_a_problem_pinning_is_said_once_and_recorded(monkeypatch, capsys):
-    monkeypatch.setattr(numerics, "_pinned", None)
-    monkeypatch.setattr(numerics, "_unpinned", [])
-    monkeypatch.delenv(numerics._UNPINNED_ENV, raising=False)
-    monkeypatch.setattr(numerics, "aten_capability", lambda: "AVX512")
-    assert numerics.pin() == "reference"
-    assert numerics.pin() == "reference"
-    err = capsys.readouterr().err
-    assert err.count("could not be pinned") == 1
-    assert "torch's CPU capability is AVX512, not DEFAULT" in err
-    assert numerics.unpinned() == ["torch's CPU capability is AVX512, not DEFAULT"]
-    assert not numerics.guaranteed()
-    assert numerics.cache_tag().startswith("reference-") and \
-        numerics.cache_tag() != f"reference-{numerics.REFERENCE_VERSION}"
-
-
-@pytest.mark.skipif(not X86, reason="numpy's x86-64 dispatch targets")
-def test_the_reference_fingerprints_are_the_same_at_numpys_baseline_and_widest_dispatch():
-    """The compared computations (embeddings, an alignment, a small experiment, the trainer)
-    with numpy imported first at its widest dispatch, and at its baseline: the same bits."""
-    code = ("import numpy, json; from numpy._core import _multiarray_umath as u\n"
-            "wide = [t for t in u.__cpu_dispatch__ if u.__cpu_features__[t]]\n"
-            "from cliprl_helpers.repro import reference\n"
-            "print(json.dumps({'dispatch': wide, **reference.fingerprints()}))")
-    out = {}
-    for level, extra in (("widest", {}), ("baseline", {"NPY_DISABLE_CPU_FEATURES": "X86_V3,"
-                                                        + numerics.NUMPY_DISPATCH_OFF})):
-        env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
-        done = subprocess.run([sys.executable, "-c", code], env={**env, **extra}, cwd=ROOT,
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr[-3000:]
-        out[level] = json.loads(done.stdout.strip().splitlines()[-1])
-    widest, baseline = (out[k].pop("dispatch") for k in ("widest", "baseline"))
-    assert baseline == [] and widest, (baseline, widest)
-    assert out["widest"] == out["baseline"] == reference.PUBLISHED
-
-
-def test_the_venv_pins_every_python_it_starts(tmp_path):
-    """The start-up line: a .pth in a site folder puts the pins in the environment before
-    anything is imported (unless CLIPRL_NUMERICS=native); make writes it into .venv."""
-    (tmp_path / numerics.STARTUP_PTH).write_text(numerics.startup_line())
-    code = (f"import site, os; site.addsitedir({str(tmp_path)!r}); "
-            "print({k: os.environ.get(k) for k in " + repr(tuple(numerics.REFERENCE_ENV)) + "})")
-    chosen = {**numerics.REFERENCE_ENV, "ATEN_CPU_CAPABILITY": "avx2"}
-    for mode, want, extra in ((None, numerics.REFERENCE_ENV, {}),
-                              ("reference", numerics.REFERENCE_ENV, {}),
-                              ("native", {k: None for k in numerics.REFERENCE_ENV}, {}),
-                              (None, chosen, {"ATEN_CPU_CAPABILITY": "avx2"})):  # kept
-        env = numerics.child_environment(mode, **extra)
-        done = subprocess.run([sys.executable, "-S", "-c", code], env=env, capture_output=True,
-                              text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        assert eval(done.stdout) == want, (mode, done.stdout)  # noqa: S307 - our own dict
-    installed = reference.install_startup(tmp_path / "site")
-    assert installed.read_text() == numerics.startup_line()
-    venv_pth = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" \
-        / "site-packages" / numerics.STARTUP_PTH
-    if sys.prefix != sys.base_prefix:  # the book's .venv (make writes the file)
-        assert venv_pth.read_text() == numerics.startup_line()
+def test_pinning_after_torch_computed_or_numpy_was_imported_is_refused_with_what_to_do():
+    done = run_python("import torch; torch.ones(3) + 1; import cliprl_helpers")
+    assert done.returncode != 0
+    assert "RuntimeError: reference numerics could not be pinned" in done.stderr
+    assert "import cliprl_helpers before numpy, torch or pandas" in done.stderr
+    assert "CLIPRL_NUMERICS=native" in done.stderr
+    # numpy imported first picks its widest loops (torch and pandas import it)
+    for first in ("numpy", "torch", "pandas") if "avx512f" in numerics.cpu()["isa"] else ():
+        done = run_python(f"import {first}; import cliprl_helpers")
+        assert done.returncode != 0, first
+        if "avx512f" in numerics.cpu()["isa"]:  # numpy has loops above AVX2 here
+            assert "numpy was imported with its X86_V4" in done.stderr, first
+        assert "NPY_DISABLE_CPU_FEATURES=X86_V4,AVX512_ICL,AVX512_SPR" in done.stderr
+    # ... which the pins in the environment prevent (as make exports them): then importing
+    # torch first is fine, since nothing has computed yet
+    ok = run_python("import torch; import cliprl_helpers; "
+                    "from cliprl_helpers.core import numerics; "
+                    "print(numerics.mode(), numerics.aten_capability(), "
+                    "numerics.numpy_dispatch())", **numerics.REFERENCE_ENV)
+    assert ok.returncode == 0, ok.stderr
+    mode, cap, dispatch = ok.stdout.split(maxsplit=2)
+    assert (mode, cap) == ("reference", "DEFAULT") and "X86_V4" not in dispatch
 
 
 def test_this_process_runs_numpy_capped_at_avx2():
@@ -338,11 +250,10 @@ def test_native_mode_keeps_the_machine_kernels_and_other_cache_keys():
 
 
 
-def test_the_makefile_takes_the_pins_from_the_package():
+def test_makefile_exports_the_same_pins():
     text = (ROOT / "Makefile").read_text()
-    for k in numerics.REFERENCE_ENV:  # no second copy of the pins to fall out of step
-        assert not re.search(rf"^\s*export {k}\b", text, re.M), k
-    assert "-m cliprl_helpers.repro.reference --install-startup" in text
+    for k, v in numerics.REFERENCE_ENV.items():
+        assert re.search(rf"^\s*export {k} := {re.escape(v)}$", text, re.M), k
     assert re.search(r"^export CLIPRL_NUMERICS$", text, re.M)
 
 

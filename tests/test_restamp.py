@@ -129,13 +129,13 @@ def test_a_restamp_proves_a_refactor_and_refuses_a_changed_number(tmp_path):
         done.stdout, done.stdout + done.stderr
 
     # a pure refactor of core (a parameter renamed): stale, then current by re-stamp
-    grid = book / "cliprl_helpers/core/grid.py"
+    grid = book / "cliprl_helpers/core/envs.py"
     _edit(grid, "def default_max_steps(size: int) -> int:",
           "def default_max_steps(n: int) -> int:")
-    _edit(grid, "    return 4 * size\n", "    return 4 * n\n")
+    _edit(grid, "    return 4 * size\n\n\ndef _check", "    return 4 * n\n\n\ndef _check")
     status = _cli(book, "reproduce", "status")
     assert status.returncode == 2 and "tiny: NOT CURRENT" in status.stderr
-    assert "module core/grid.py changed since it was computed" in status.stderr
+    assert "module core/envs.py changed since it was computed" in status.stderr
     done = _cli(book, "restamp", "--only", "tiny", "--jobs", "1")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "tiny: 14 rows compared, 14 identical to the bit" in done.stdout  # trial 0

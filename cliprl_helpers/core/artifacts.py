@@ -33,7 +33,6 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from . import checks
 from .numerics import cache_tag
 
 FORMAT_VERSION = 1
@@ -92,15 +91,11 @@ def save(directory: str | os.PathLike, name: str, tensors: dict[str, torch.Tenso
     """
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"artifact name must be a plain file stem, got {name!r}")
-    directory = _folder(directory)
-    if not isinstance(tensors, dict):
+    directory = Path(directory)
+    if not isinstance(tensors, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in tensors.items()):
         raise ValueError(f"tensors must be a dict of name -> torch.Tensor, got "
                          f"{type(tensors).__name__}")
-    for k, v in tensors.items():
-        if not isinstance(k, str) or not isinstance(v, torch.Tensor):
-            raise ValueError(f"tensors must be a dict of name -> torch.Tensor: tensors[{k!r}] "
-                             f"is a {type(v).__name__}" + ("" if isinstance(k, str) else
-                                                           f" under a {type(k).__name__} key"))
     if not isinstance(metadata, dict):
         raise ValueError(f"metadata must be a dict, got {type(metadata).__name__}")
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
@@ -124,22 +119,15 @@ def _json_default(o):
     raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
 
 
-def _folder(directory) -> Path:
-    d = checks.directory("directory", directory)
-    if d is None:
-        raise ValueError("directory must be a folder path (a str or os.PathLike), got None")
-    return d
-
-
 def exists(directory: str | os.PathLike, name: str) -> bool:
     """True if both files of artifact ``name`` are present."""
-    d = _folder(directory)
+    d = Path(directory)
     return (d / f"{name}.json").is_file() and (d / f"{name}.safetensors").is_file()
 
 
 def load(directory: str | os.PathLike, name: str) -> tuple[dict[str, torch.Tensor], dict]:
     """Read artifact ``name``: ``(tensors, metadata)``; raises ``ValueError`` if unusable."""
-    d = _folder(directory)
+    d = Path(directory)
     jpath, tpath = d / f"{name}.json", d / f"{name}.safetensors"
     for p in (jpath, tpath):
         if not p.is_file():
@@ -179,7 +167,7 @@ def cached_table(config: dict, compute, directory: str | os.PathLike | None = No
     atomically, with ``config``, its row count and SHA-256 beside it as JSON; a CSV that does
     not match them (truncated, edited, damaged) is recomputed, with a warning.
     """
-    d = checks.directory("directory", directory) or artifacts_dir()
+    d = Path(directory) if directory is not None else artifacts_dir()
     name = f"{prefix}-{cache_key(config)}"
     csv, meta = d / f"{name}.csv", d / f"{name}.json"
     if csv.is_file() and meta.is_file():

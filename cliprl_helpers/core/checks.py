@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -88,18 +86,6 @@ def flag(name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
-
-
-def directory(name: str, value) -> Path | None:
-    """A folder path (``str`` or ``os.PathLike``, not empty) as a ``Path``; ``None`` stays
-    ``None`` (the caller's default folder). Anything else (``False``, a number) is a
-    ``ValueError`` naming ``name``."""
-    if value is None:
-        return None
-    if isinstance(value, (str, os.PathLike)) and os.fspath(value) not in ("", b""):
-        return Path(os.fspath(value))
-    raise ValueError(f"{name} must be a folder path (a str or os.PathLike), or None for the "
-                     f"default artifacts/ folder, got {value!r} ({type(value).__name__})")
 
 
 def finite(name: str, values) -> torch.Tensor:

@@ -105,7 +105,7 @@ def _alignment(lang_emb: torch.Tensor, policies: torch.Tensor, cfg: AlignConfig,
     key = h.hexdigest()
     if key in _ALIGNMENTS:
         return _ALIGNMENTS[key]
-    directory = checks.directory("cache_dir", cache_dir) or artifacts.artifacts_dir()
+    directory = Path(cache_dir) if cache_dir is not None else artifacts.artifacts_dir()
     name = f"align-{key[:16]}"
     if artifacts.exists(directory, name):
         tensors, meta = artifacts.load(directory, name)
@@ -173,7 +173,6 @@ def plan_grid(size: int, config: ExperimentConfig | None = None, *,
             :meth:`BasePolicies.subset`); default: train or load them here.
     """
     cfg = ExperimentConfig.of(config, **settings)
-    checks.directory("cache_dir", cache_dir)  # before anything is computed
     methods, weighting, n_trials, seed = list(cfg.methods), cfg.weighting, cfg.n_trials, cfg.seed
     ts = task_set or paper_tasks(size, cfg.reading)
     base_instr = check_instructions(ts.target, list(ts.bases))

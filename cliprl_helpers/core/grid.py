@@ -6,9 +6,7 @@ Every module of the book (environment, tasks, trainer, plots) takes its geometry
   (:func:`cell_index`, :func:`cell_of`);
 * the four moves are ``ACTION_DELTAS`` (up, right, down, left, as gymnasium's toy-text envs);
 * the wall rule: a move off the grid leaves the agent where it is (:func:`transition_table`);
-* :func:`distances` is the exact shortest-path distance to a goal under those moves;
-* the episode's rules every GoalGrid shares: :data:`STEP_REWARD` and the step cap
-  (:func:`default_max_steps`).
+* :func:`distances` is the exact shortest-path distance to a goal under those moves.
 """
 
 from __future__ import annotations
@@ -24,13 +22,6 @@ ACTION_NAMES = ("up", "right", "down", "left")
 ACTION_DELTAS = ((-1, 0), (0, 1), (1, 0), (0, -1))
 #: The number of actions (up, right, down, left).
 N_ACTIONS = len(ACTION_DELTAS)
-#: The reward of every step of a GoalGrid episode, including the one that reaches the goal.
-STEP_REWARD = -1.0
-
-
-def default_max_steps(size: int) -> int:
-    """The step cap of a GoalGrid episode on a ``size x size`` grid: ``4 * size``."""
-    return 4 * size
 
 
 def check_size(size: object) -> int:

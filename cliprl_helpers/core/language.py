@@ -88,8 +88,6 @@ class Encoder:
         self._model = None
         self._cache: dict[str, np.ndarray] = {}
         self._file: Path | None = None
-        if not isinstance(cache_dir, bool):
-            checks.directory("cache_dir (or False for no cache)", cache_dir)
         if cache_dir is not False:
             d = Path(cache_dir) if cache_dir not in (None, True) else artifacts_dir()
             key = cache_key({"model": self.model_name, "resolved": _resolve(model)})

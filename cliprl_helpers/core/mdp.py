@@ -27,14 +27,10 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .grid import (  # noqa: F401  (STEP_REWARD re-exported)
-    N_ACTIONS,
-    STEP_REWARD,
-    check_cell,
-    check_size,
-    default_max_steps,
-    transition_table,
-)
+from .grid import N_ACTIONS, check_cell, check_size, transition_table
+
+#: GoalGrid's reward for every step, including the one that reaches the goal.
+STEP_REWARD = -1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,7 +133,7 @@ class GridWorld(World):
 
     @property
     def max_steps(self) -> int:
-        return default_max_steps(self.size)
+        return 4 * self.size
 
     @property
     def label(self) -> str:

@@ -19,16 +19,16 @@ different result, so without a pin the book's numbers would change with the read
   anything reaches it anyway).
 * one thread (:mod:`cliprl_helpers.repro.threads`);
 * numpy's own SIMD loops capped at AVX2, x86-64-v3 (``NPY_DISABLE_CPU_FEATURES`` naming its
-  AVX-512 dispatch targets: :data:`NUMPY_DISPATCH_OFF`), as a second line of defence for
-  numpy code a reader's notebook runs. numpy picks its kernels by CPU when it is imported: on
-  an AVX-512 CPU its float64 ``log``/``exp``/``power`` run numpy's own AVX-512 code, on an
-  AVX2 CPU the C library's, and the last bit differs. No compared number depends on it:
-  reductions (``sum``, ``mean``, ``std``) and elementwise arithmetic give the same bits at
-  every dispatch level, ``core`` calls none of numpy's transcendental functions and the
-  statistics take theirs from :mod:`cliprl_helpers.analysis.libm`; so numpy imported before the
-  package, with its widest loops, is not a reason to refuse the reference path
-  (``tests/test_numerics.py`` computes the reference fingerprints at numpy's baseline and at
-  its widest dispatch and finds the same bits).
+  AVX-512 dispatch targets: :data:`NUMPY_DISPATCH_OFF`). numpy picks its kernels by CPU when it
+  is imported: on an AVX-512 CPU its float64 ``log``/``exp``/``power`` run numpy's own AVX-512
+  code, on an AVX2 CPU the C library's, and the last bit differs. Capped at AVX2, every CPU of
+  the guarantee (x86-64-v3: AVX2 and FMA) runs the same numpy code. (The x86-64 baseline would
+  cover older CPUs too, but it made training 35% slower: numpy's AVX2 loops are on the
+  trainer's path; measured in ``book/how_to_run.md``.) Reductions (``sum``, ``mean``, ``std``)
+  and elementwise arithmetic give the same bits at every dispatch level; the statistics do not
+  rely on the pin either (:mod:`cliprl_helpers.analysis.libm`), but any other numpy code a notebook
+  runs
+  does.
 
 Libraries on the path of a compared number, and how each is held:
 
@@ -36,10 +36,7 @@ Libraries on the path of a compared number, and how each is held:
 MKL (torch's BLAS)     ``MKL_CBWR=COMPATIBLE``, read back with ``mkl_serv_cbwr_get``
 ATen (torch kernels)   ``ATEN_CPU_CAPABILITY=default``, read back with ``get_cpu_capability``
 oneDNN                 off (``torch.backends.mkldnn.enabled = False``; ``ONEDNN_MAX_CPU_ISA``)
-numpy                  no pin needed: no compared number goes through its CPU-dispatched
-                       transcendental loops (core calls none; analysis uses ``analysis.libm``);
-                       capped at AVX2 all the same where the package or the venv starts
-                       numpy (``NPY_DISABLE_CPU_FEATURES``), read back from ``__cpu_features__``
+numpy                  dispatch capped at AVX2, read back from ``__cpu_features__``
 numba (the trainer)    no pin needed: no fastmath, no reductions it may reorder (exact loops)
 scipy                  its own compiled code (t, normal and noncentral-t distributions, brentq)
                        has no CPU dispatch; its array work goes through numpy (pinned above)
@@ -53,12 +50,9 @@ OpenBLAS (numpy's)     not pinned: its kernels follow the CPU (``OPENBLAS_CORETY
 
 Importing :mod:`cliprl_helpers` calls :func:`pin`; it sets the environment variables for this
 process *and every process it starts* (notebook kernels, papermill runs, local Dask
-workers), and checks that they took effect. The book's ``.venv`` also sets them at interpreter
-start-up (:func:`startup_line`), so there the import order does not matter at all. Elsewhere
-they cannot take effect once torch has computed something (its kernel choice is made on first
-use): then :func:`pin` says so once, in one line on stderr, and the process goes on with its
-own kernels, recorded as such (:func:`guaranteed` is False, caches and provenance say so)
-rather than claiming the reference path. numpy imported first is no such case: see the table.
+workers), and checks that they took effect. They cannot take effect once torch has computed
+something (its kernel choice is made on first use): then :func:`pin` raises ``RuntimeError``
+saying what to do, rather than computing on another path while claiming the reference one.
 
 **Native mode** (``CLIPRL_NUMERICS=native``) leaves torch's own choices alone: faster on
 some CPUs, and the numbers then depend on the machine (and on ``ATEN_CPU_CAPABILITY``,
@@ -115,10 +109,6 @@ MKL_BRANCHES = {0: "off", 1: "off", 2: "AUTO", 3: "COMPATIBLE", 4: "SSE2", 6: "S
                 12: "AVX512", 13: "AVX512_MIC_E1", 14: "AVX512_E1"}
 
 _pinned: str | None = None
-#: What kept this process off the reference path (:func:`unpinned`).
-_unpinned: list[str] = []
-#: Set once the "could not be pinned" line was printed (child processes inherit it).
-_UNPINNED_ENV = "CLIPRL_NUMERICS_UNPINNED_NOTED"
 #: Set once the "not guaranteed here" line was printed (child processes inherit it).
 _WARNED_ENV = "CLIPRL_NUMERICS_NOTED"
 
@@ -138,12 +128,9 @@ def pin(mode: str | None = None) -> str:
     """Put this process (and the processes it starts) on ``mode``'s numeric path; returns
     the mode. Call before torch computes anything (importing the package does).
 
-    Raises ``ValueError`` for an unknown mode or a second, different mode in one process.
-    Where reference numerics cannot take effect because torch has already chosen its kernels
-    (it computed before the package was imported), it says so once on stderr and goes on:
-    the process then computes on its own kernel path, :func:`guaranteed` is False and
-    :func:`unpinned` says why (the book's ``.venv`` pins at interpreter start-up:
-    :func:`startup_line`).
+    Raises ``ValueError`` for an unknown mode or a second, different mode in one process,
+    and ``RuntimeError`` when reference numerics cannot take effect because torch has
+    already chosen its kernels.
     """
     global _pinned
     mode = requested_mode() if mode is None else check_mode(mode)
@@ -170,34 +157,14 @@ def pin(mode: str | None = None) -> str:
         torch.backends.mkldnn.enabled = False
         problems = reference_problems()
         if problems:
-            _note_unpinned(problems)
+            raise RuntimeError(
+                "reference numerics could not be pinned: " + "; ".join(problems) + ". Torch "
+                "chooses its kernels when it first computes and numpy when it is imported, so "
+                "import cliprl_helpers before numpy, torch or pandas (or start Python with " +
+                environment_line() + "), or set "
+                f"{ENV_VAR}=native to compute with this machine's own kernels")
     _pinned = mode
     return mode
-
-
-def _note_unpinned(problems: list[str]) -> None:
-    """Say once (per process tree) that reference numerics could not take full effect here,
-    what that means for the bits, and how to get them; record it (:func:`unpinned`)."""
-    global _unpinned
-    _unpinned = list(problems)
-    if os.environ.get(_UNPINNED_ENV):
-        return
-    os.environ[_UNPINNED_ENV] = "1"
-    print("cliprl_helpers: reference numerics could not be pinned in this process ("
-          + "; ".join(problems) + "): torch chose its kernels when it first computed, before "
-          "the package was imported. This process computes on its own kernel path: its "
-          "numbers are not guaranteed to be the book's bits (compared outputs use their "
-          "stated tolerances), and its caches and provenance say so. For the book's bits, "
-          "start Python from the book's .venv (it pins at start-up), import cliprl_helpers "
-          "before torch computes, or start Python with " + environment_line() + ".",
-          file=sys.stderr)
-
-
-def unpinned() -> list[str]:
-    """What kept this process off the reference path although reference mode was asked for
-    (``[]``: nothing; see :func:`pin`)."""
-    mode()
-    return list(_unpinned)
 
 
 def x86_64() -> bool:
@@ -225,23 +192,6 @@ def environment_line() -> str:
     """The reference pins as ``NAME=value`` words, for starting a process by hand (a Dask
     worker on your own cluster): ``env $(python -m cliprl_helpers.repro.reference --env) ...``."""
     return " ".join(f"{k}={v}" for k, v in REFERENCE_ENV.items())
-
-
-#: The ``.pth`` file that puts the reference pins into the environment of every Python the
-#: book's ``.venv`` starts (:func:`startup_line`; ``make`` writes it into the venv).
-STARTUP_PTH = "cliprl_numerics.pth"
-
-
-def startup_line() -> str:
-    """The line of :data:`STARTUP_PTH`: Python code that ``site`` runs at interpreter
-    start-up, before anything is imported, putting :data:`REFERENCE_ENV` into the environment
-    unless ``CLIPRL_NUMERICS=native``. So every process started from the venv (a script, a
-    Jupyter or VS Code kernel, papermill, a Dask worker) is on the reference path even if it
-    imports numpy or torch, and lets torch compute, before :mod:`cliprl_helpers`. A variable
-    the person starting Python set is kept (a kernel path chosen on purpose)."""
-    pins = repr(tuple(REFERENCE_ENV.items()))
-    return (f"import os; os.environ.get({ENV_VAR!r}, 'reference') == 'native' or "
-            f"[os.environ.setdefault(k, v) for k, v in {pins}]\n")
 
 
 def child_environment(mode: str | None = None, **extra: str) -> dict[str, str]:
@@ -275,10 +225,10 @@ def reference_problems() -> list[str]:
         problems.append(f"MKL's reproducibility branch is {branch}, not COMPATIBLE")
     if torch.backends.mkldnn.enabled:
         problems.append("oneDNN is enabled")
-    # numpy's dispatch is not among them: no compared number goes through its CPU-dispatched
-    # loops (the only ones whose bits differ by dispatch level are its transcendental
-    # functions; core calls none, analysis takes log and exp from analysis.libm), so numpy
-    # imported first, with its widest loops, changes nothing (tests/test_numerics.py).
+    wide = numpy_too_wide()
+    if wide:
+        problems.append(f"numpy was imported with its {' '.join(wide)} loops, not capped at "
+                        f"AVX2")
     return problems
 
 
@@ -317,8 +267,8 @@ def guaranteed() -> bool:
     an x86-64-v3 CPU (AVX2 and FMA: without them numpy runs other loops and glibc's
     ``log``/``exp`` another variant). Elsewhere results may differ from the reference ones,
     and compared outputs use their tolerances."""
-    return mode() == "reference" and not _unpinned and x86_64() and \
-        all(f in cpu()["isa"] for f in GUARANTEE_ISA)
+    return mode() == "reference" and x86_64() and all(f in cpu()["isa"]
+                                                        for f in GUARANTEE_ISA)
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import artifacts, checks
+from . import artifacts
 from .dqn import PARAM_NAMES, TRAINER_VERSION, DQNConfig, TrainResult, train_population
 from .grid import N_ACTIONS
 from .mdp import World, as_world
@@ -199,7 +199,7 @@ def train_jobs(jobs: list[Job], cache_dir: str | Path | None = None, use_cache: 
         progress: progress bars.
         report_cached: also return which jobs were loaded: ``(results, [bool, ...])``.
     """
-    directory = checks.directory("cache_dir", cache_dir) or artifacts.artifacts_dir()
+    directory = Path(cache_dir) if cache_dir is not None else artifacts.artifacts_dir()
     out: list[TrainResult | None] = [(_load(directory, j) if use_cache else None)
                                      for j in jobs]
     cached = [r is not None for r in out]

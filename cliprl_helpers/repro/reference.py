@@ -48,7 +48,6 @@ import io
 import json
 import os
 import sys
-import sysconfig
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -324,17 +323,6 @@ def fingerprints() -> dict:
             "steps": _sha(table.to_csv(index=False).encode()), "trainer": _sha(bases)}
 
 
-def install_startup(site_dir: str | Path | None = None) -> Path:
-    """Write :data:`~cliprl_helpers.core.numerics.STARTUP_PTH` into ``site_dir`` (default:
-    this interpreter's site-packages), atomically; returns its path. From then on every Python
-    of that environment starts on the reference path (unless ``CLIPRL_NUMERICS=native``),
-    whatever it imports first."""
-    site_dir = Path(site_dir or sysconfig.get_paths()["purelib"])
-    path = site_dir / numerics.STARTUP_PTH
-    atomic_write(path, numerics.startup_line().encode())
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m cliprl_helpers.repro.reference",
@@ -346,13 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="print only the reference pins as NAME=value words, for a process "
                              "started by hand: env $(python -m cliprl_helpers.repro.reference "
                              "--env) dask worker ...")
-    parser.add_argument("--install-startup", action="store_true",
-                        help="write the .pth file that pins the reference numerics at start-up "
-                             "of every Python of this environment (make does it for .venv)")
     args = parser.parse_args(argv)
-    if args.install_startup:
-        print(f"wrote {install_startup()}")
-        return 0
     if args.env:
         print(numerics.environment_line())
         return 0

@@ -297,7 +297,7 @@ def _compare_and_publish(name: str, table: pd.DataFrame, work: Path, command: st
         out.append((result, c))
         print(c.report(), flush=True)
         if command == "reproduce" and c.ok:
-            print("  " + mark_recomputed(name), flush=True)
+            print("  " + mark_recomputed(name, RESULTS_DIR), flush=True)  # read at call time
     else:
         print(f"{name}: nothing published yet to compare with", flush=True)
     if command == "publish":
