@@ -160,7 +160,7 @@ def write(name: str, table: pd.DataFrame, provenance: dict,
              "numerics": result.numerics, "params": notebook_params(result),
              "fingerprint": codeprint.fingerprint(state),
              "state": state, "provenance": provenance,
-             "computed": _today()}
+             "computed": today()}
     m = manifest(results_dir)
     m["results"][name] = entry
     m["results"] = {k: m["results"][k] for k in RESULTS if k in m["results"]}
@@ -206,14 +206,14 @@ def mark_recomputed(name: str, results_dir: Path = RESULTS_DIR) -> str:
 
     def change(entry: dict) -> None:
         entry["fingerprint"], entry["state"] = codeprint.fingerprint(state), state
-        entry["recomputed"] = {"commit": git_commit(ROOT), "date": _today()}
+        entry["recomputed"] = {"commit": git_commit(ROOT), "date": today()}
         entry.pop("restamp", None)
 
     update_entry(name, change, results_dir)
     return f"{name}: recorded as current by this full recompute (results/manifest.json)"
 
 
-def _today() -> str:
+def today() -> str:
     return datetime.date.today().isoformat()
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..core import numerics
-from . import published, registry, reproduce
+from . import codeprint, published, registry, reproduce
 from .compare import Comparison, compare, split_timing
 from .provenance import git_commit
 from .published import RESULTS_DIR
@@ -122,8 +122,8 @@ def stamp(name: str, comparison: Comparison, seconds: float,
     entry = published.manifest(results_dir)["results"][name]
     last = entry.get("recomputed") or {"commit": _first(entry["provenance"].get("git_commit")),
                                        "date": entry.get("computed")}
-    record = {"fingerprint": published.codeprint.fingerprint(state), "state": state,
-              "commit": git_commit(ROOT), "date": reproduce._today(),
+    record = {"fingerprint": codeprint.fingerprint(state), "state": state,
+              "commit": git_commit(ROOT), "date": reproduce.today(),
               "rows": comparison.rows, "slice": result.restamp_slice(),
               "batch_seconds": round(seconds, 1), "cpu": _cpu(),
               "full_recompute": {"fingerprint": entry["fingerprint"], **last}}
