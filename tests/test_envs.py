@@ -1,5 +1,6 @@
 """GoalGridEnv, its batched twin and the vector API."""
 
+import env_suite
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -216,3 +217,13 @@ def test_episode_lengths_random_agent_is_censored_not_dropped():
 def test_episode_lengths_rejects_bad_counts():
     with pytest.raises(ValueError, match="n_episodes"):
         envs.episode_lengths(5, (0, 0), None, 0, seed=0)
+
+
+def test_goalgrid_passes_the_checks_of_minigrids_env_suite():
+    env_suite.all_checks(ENV_ID, size=6)
+    spec = gym.spec(ENV_ID)
+    assert spec.entry_point == "cliprl_helpers.core.envs:GoalGridEnv"
+    assert spec.vector_entry_point == "cliprl_helpers.core.envs:GoalGridVectorEnv"
+    vec = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="vector_entry_point")
+    assert vec.reset(seed=0)[0].shape == (3,)
+    vec.close()

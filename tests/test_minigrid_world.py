@@ -1,5 +1,6 @@
 """Chapter 7's Minigrid room: the env is Minigrid's, the trainer's table is Minigrid's step."""
 
+import env_suite
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -115,3 +116,10 @@ def test_the_population_trainer_learns_a_minigrid_task_exactly():
         opt = room.table(g).optimal()
         starts = room.table(g).starts
         assert opt[np.flatnonzero(starts), greedy[i][starts].numpy()].all()
+
+
+def test_the_room_passes_the_checks_of_minigrids_env_suite():
+    env_suite.all_checks(cliprl_helpers.ROOM_ENV_ID, layout="by_colour",
+                         instruction="go to the green box")
+    assert gym.spec(cliprl_helpers.ROOM_ENV_ID).entry_point == \
+        "cliprl_helpers.core.minigrid_world:ObjectRoomEnv"

@@ -459,7 +459,9 @@ def _cell_indices(name: str, cells, n_cells: int, size: int) -> np.ndarray:
 
 
 def register() -> None:
-    """Register ``cliprl/GoalGrid-v0`` (and its vector env) with gymnasium (idempotent)."""
+    """Register ``cliprl/GoalGrid-v0`` (and its vector env) with gymnasium (idempotent), by
+    ``"module:Class"`` strings as every env package does, so that its spec serialises to JSON
+    (``gym.spec(ENV_ID).to_json()``) and round-trips."""
     if ENV_ID not in gym.registry:
-        gym.register(id=ENV_ID, entry_point=GoalGridEnv,
-                     vector_entry_point=GoalGridVectorEnv)
+        gym.register(id=ENV_ID, entry_point=f"{__name__}:GoalGridEnv",
+                     vector_entry_point=f"{__name__}:GoalGridVectorEnv")

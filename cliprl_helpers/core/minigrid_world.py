@@ -295,6 +295,6 @@ class Room(World):
 
 def register() -> None:
     """Register ``cliprl/GoToObjectRoom-v0`` (:class:`ObjectRoomEnv`) with gymnasium
-    (idempotent)."""
+    (idempotent), by its ``"module:Class"`` string (its spec serialises to JSON)."""
     if ROOM_ENV_ID not in gym.registry:
-        gym.register(id=ROOM_ENV_ID, entry_point=ObjectRoomEnv)
+        gym.register(id=ROOM_ENV_ID, entry_point=f"{__name__}:ObjectRoomEnv")
